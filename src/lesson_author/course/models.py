@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -141,6 +141,40 @@ def content(model: BaseModel) -> Any:
 # ---------------------------------------------------------------- generic parts
 
 
+class Row(Record):
+    """Base of every typed table row.
+
+    ``extra`` holds cells of columns the row type has no field for (in column
+    order) and cells beyond the header, so a row renders back whole.  ``src``
+    is the row's line as read; the renderer writes it back unchanged while it
+    still reads as the row's current content, so odd spacing survives.
+    """
+
+    extra: list[str] = Field(default_factory=list)
+    src: str = Field(default="", description="the row as written; a formatting hint, not content")
+
+
+class Slot(BaseModel):
+    """Where a typed field (or one item of a list field) sits in a document, with its formatting.
+
+    ``head`` is the text written before the value (a heading line, a bold
+    label, blank lines), ``tail`` the text after it up to the next part
+    (blank lines, a ``---`` rule, stray text).  ``style`` keeps small
+    formatting choices the value's own text does not carry (heading level,
+    dash style, a table's header and separator lines ...).  A slot without
+    ``index`` for a list field is the list's marker (its heading and intro).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["slot"] = "slot"
+    key: str
+    index: int | None = None
+    head: str = ""
+    tail: str = ""
+    style: dict[str, str] = Field(default_factory=dict)
+
+
 class Table(Record):
     """A markdown table as read: header cells, the separator line as written, rows of cells."""
 
@@ -151,24 +185,41 @@ class Table(Record):
 
 
 class RawSection(Record):
-    """A section the parser keeps verbatim (heading line included)."""
+    """A section the parser keeps verbatim (heading line included).
 
+    Also used for stray text between known sections (``heading`` empty,
+    ``level`` 0).  ``text`` is exactly what the file had.
+    """
+
+    kind: Literal["raw"] = "raw"
     heading: str
     level: int
     text: str
 
 
+Part = Annotated[Union[Slot, RawSection], Field(discriminator="kind")]
+"""One piece of a document's layout: a typed field's place, or verbatim text."""
+
+
+def layout_field() -> Any:
+    return Field(
+        default_factory=list,
+        description="document order of typed fields (Slot) and verbatim text (RawSection); "
+        "empty for a model built from scratch (rendered in the seed format)",
+    )
+
+
 # ---------------------------------------------------------------- course.md
 
 
-class SeriesRow(Record):
+class SeriesRow(Row):
     number: str
     title: str
     status: str
     description: str = ""
 
 
-class ModuleStatusRow(Record):
+class ModuleStatusRow(Row):
     module: str
     title: str
     lessons: str
@@ -180,12 +231,13 @@ class Course(Record):
     goal: str = ""
     series: list[SeriesRow] = Field(default_factory=list)
     modules: list[ModuleStatusRow] = Field(default_factory=list)
+    layout: list[Part] = layout_field()
 
 
 # ---------------------------------------------------------------- series plan
 
 
-class ModuleRow(Record):
+class ModuleRow(Row):
     module: str
     title: str
     lessons: str
@@ -193,7 +245,7 @@ class ModuleRow(Record):
     focus: str = ""
 
 
-class LessonRef(Record):
+class LessonRef(Row):
     """A lesson as the series plan lists it."""
 
     number: int | None = None
@@ -203,7 +255,7 @@ class LessonRef(Record):
     module: str = Field(description="module id, e.g. '7.4'")
 
 
-class ConnectionRow(Record):
+class ConnectionRow(Row):
     concept: str
     earlier: str
     source: str
@@ -218,6 +270,7 @@ class SeriesPlan(Record):
     modules: list[ModuleRow] = Field(default_factory=list)
     lessons: list[LessonRef] = Field(default_factory=list)
     connections: list[ConnectionRow] = Field(default_factory=list)
+    layout: list[Part] = layout_field()
 
     def module_lessons(self, module: str) -> list[LessonRef]:
         return [lesson for lesson in self.lessons if lesson.module == module]
@@ -226,14 +279,14 @@ class SeriesPlan(Record):
 # ---------------------------------------------------------------- module plan
 
 
-class LessonSequenceRow(Record):
+class LessonSequenceRow(Row):
     lesson: str
     core_concept: str
     load: str
     rationale: str = ""
 
 
-class LoadTrajectoryRow(Record):
+class LoadTrajectoryRow(Row):
     lesson: str
     load: str
     notes: str = ""
@@ -252,12 +305,13 @@ class ModulePlan(Record):
     )
     load_trajectory: list[LoadTrajectoryRow] = Field(default_factory=list)
     misconceptions: list[str] = Field(default_factory=list)
+    layout: list[Part] = layout_field()
 
 
 # ---------------------------------------------------------------- module record
 
 
-class ConceptRow(Record):
+class ConceptRow(Row):
     concept: str
     depth: Depth | None = None
     depth_raw: str = ""
@@ -280,6 +334,7 @@ class LessonSummary(Record):
     notebook: str = ""
     review: str = ""
     parts: list[SummaryPart] = Field(default_factory=list)
+    layout: list[Part] = layout_field()
 
     def part(self, label: str) -> str | None:
         for p in self.parts:
@@ -295,6 +350,7 @@ class ModuleRecord(Record):
     status: str = ""
     concepts: list[ConceptRow] = Field(default_factory=list)
     summaries: list[LessonSummary] = Field(default_factory=list)
+    layout: list[Part] = layout_field()
 
     def summary(self, slug: str) -> LessonSummary | None:
         return next((s for s in self.summaries if s.slug == slug), None)
@@ -303,7 +359,7 @@ class ModuleRecord(Record):
 # ---------------------------------------------------------------- lesson planning document
 
 
-class RelevantConcept(Record):
+class RelevantConcept(Row):
     concept: str
     depth: Depth | None = None
     depth_raw: str = ""
@@ -311,7 +367,7 @@ class RelevantConcept(Record):
     notes: str = ""
 
 
-class Prerequisite(Record):
+class Prerequisite(Row):
     concept: str
     required: Depth | None = None
     required_raw: str = ""
@@ -322,33 +378,33 @@ class Prerequisite(Record):
     reasoning: str = ""
 
 
-class GapResolution(Record):
+class GapResolution(Row):
     gap: str
     size: str = ""
     resolution: str = ""
 
 
-class Misconception(Record):
+class Misconception(Row):
     misconception: str
     why: str = ""
     negative_example: str = ""
     where: str = ""
 
 
-class ExamplePlanned(Record):
+class ExamplePlanned(Row):
     example: str
     type: str = ""
     purpose: str = ""
     why: str = ""
 
 
-class Modality(Record):
+class Modality(Row):
     modality: str
     what: str = ""
     why: str = ""
 
 
-class Connection(Record):
+class Connection(Row):
     new_concept: str
     connects_to: str = ""
     how: str = ""
@@ -367,6 +423,7 @@ class Finding(Record):
     issue: str = ""
     student_impact: str = ""
     suggested_fix: str = ""
+    layout: list[Part] = layout_field()
 
 
 class Review(Record):
@@ -380,6 +437,7 @@ class Review(Record):
     verdict_raw: str = ""
     findings: list[Finding] = Field(default_factory=list)
     notes: str = ""
+    layout: list[Part] = layout_field()
 
     def computed_verdict(self) -> Verdict:
         return verdict_for(f.severity for f in self.findings)
@@ -415,7 +473,9 @@ class LessonPlan(Record):
     title: str
     slug: str
     series: str = Field(default="", description="the **Series:** line after the label, as written")
-    position: str = ""
+    module: str = Field(default="", description="a **Module:** line of its own, as written")
+    status: str = Field(default="", description="a **Status:** line, as written")
+    position: str = Field(default="", description="a **Position:** line of its own, as written")
     cognitive_load: str = ""
     # Phase 1: Orient
     relevant_concepts: list[RelevantConcept] = Field(default_factory=list)
@@ -440,6 +500,7 @@ class LessonPlan(Record):
     # Reviews and checklists
     reviews: list[Review] = Field(default_factory=list)
     checklists: list[Checklist] = Field(default_factory=list)
+    layout: list[Part] = layout_field()
 
     def practice_section(self) -> OutlineSection | None:
         return next((s for s in self.outline if "practice" in s.title.lower()), None)

@@ -1,0 +1,1224 @@
+"""Record files (markdown) -> models, tolerant of the format drift of real courses.
+
+Each ``parse_*`` function reads one kind of record file.  Sections it knows
+become typed fields; everything else (unknown sections, stray text, rules,
+blank lines) is kept verbatim in the model's ``layout`` beside
+:class:`~lesson_author.course.models.Slot` markers that say where each typed
+field sits and how it was formatted, so :mod:`lesson_author.course.render`
+can write the file back.  The typed fields stay the single source of truth
+for what they cover.
+
+Nothing here raises anything but :class:`~lesson_author.errors.RecordsError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lesson_author.course.markdown import (
+    Block,
+    LabelSegment,
+    bare,
+    blocks,
+    find_table,
+    is_blank,
+    is_break,
+    label_segments,
+    read_table,
+    split_lines,
+    split_row,
+    subtree_end,
+)
+from lesson_author.course.models import (
+    Checklist,
+    ChecklistItem,
+    ConceptRow,
+    Connection,
+    ConnectionRow,
+    Course,
+    Depth,
+    ExamplePlanned,
+    Finding,
+    GapResolution,
+    LessonPlan,
+    LessonRef,
+    LessonSequenceRow,
+    LessonSummary,
+    LoadTrajectoryRow,
+    Misconception,
+    Modality,
+    ModulePlan,
+    ModuleRecord,
+    ModuleRow,
+    ModuleStatusRow,
+    OutlineSection,
+    Prerequisite,
+    RawSection,
+    RelevantConcept,
+    Review,
+    Row,
+    SeriesPlan,
+    SeriesRow,
+    Severity,
+    Slot,
+    SummaryPart,
+    Verdict,
+)
+from lesson_author.errors import RecordsError
+
+Document = Course | SeriesPlan | ModulePlan | ModuleRecord | LessonPlan
+
+# ---------------------------------------------------------------- table specs
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A field fed by the first header cell matching ``pattern`` (lower-cased)."""
+
+    field: str
+    pattern: re.Pattern[str]
+    kind: str = "str"  # "str" | "depth" (field + field_raw) | "int"
+
+
+def col(name: str, pattern: str, kind: str = "str") -> Column:
+    return Column(name, re.compile(pattern), kind)
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """How one kind of table maps onto one row model."""
+
+    model: type[Row]
+    columns: tuple[Column, ...]
+    fixed: tuple[str, ...] = ()  # fields set by the caller (e.g. a lesson's module), not a column
+    required: tuple[str, ...] = field(default=())
+
+    def mapping(self, header: list[str]) -> list[Column | None]:
+        """For each header cell, the column it feeds (``None``: kept in ``extra``)."""
+        taken: set[str] = set()
+        result: list[Column | None] = []
+        for cell in header:
+            name = re.sub(r"[*_`]", "", cell).strip().lower()
+            found = next(
+                (c for c in self.columns if c.field not in taken and c.pattern.search(name)), None
+            )
+            if found:
+                taken.add(found.field)
+            result.append(found)
+        return result
+
+    def make_row(
+        self,
+        mapping: list[Column | None],
+        cells: list[str],
+        line: int | None = None,
+        src: str = "",
+        fixed: dict[str, Any] | None = None,
+    ) -> Row:
+        values: dict[str, Any] = {name: "" for name in self.required}
+        extra: list[str] = []
+        for i, cell in enumerate(cells):
+            column = mapping[i] if i < len(mapping) else None
+            if column is None:
+                extra.append(cell)
+            elif column.kind == "depth":
+                values[column.field] = Depth.parse(cell)
+                values[column.field + "_raw"] = cell
+            elif column.kind == "int":
+                values[column.field] = int(cell) if cell.isdigit() else None
+            else:
+                values[column.field] = cell
+        if fixed:
+            values.update(fixed)
+        return self.model(line=line, src=src, extra=extra, **values)
+
+    def cells(self, mapping: list[Column | None], row: Row) -> list[str]:
+        """The cells to write for ``row`` under a header mapped as ``mapping``."""
+        extra = iter(row.extra)
+        out: list[str] = []
+        for column in mapping:
+            if column is None:
+                out.append(next(extra, ""))
+            else:
+                out.append(self.cell(column, row))
+        out.extend(extra)
+        return out
+
+    @staticmethod
+    def cell(column: Column, row: Row) -> str:
+        value = getattr(row, column.field)
+        if column.kind == "depth":
+            raw = getattr(row, column.field + "_raw")
+            if raw and Depth.parse(raw) == value:
+                return raw
+            return value.value if value is not None else raw
+        if column.kind == "int":
+            return "" if value is None else str(value)
+        return str(value)
+
+    def still_reads(self, mapping: list[Column | None], row: Row) -> bool:
+        """Whether ``row.src`` parses to exactly the row's current content."""
+        if not row.src:
+            return False
+        fixed = {name: getattr(row, name) for name in self.fixed}
+        again = self.make_row(mapping, split_row(row.src), fixed=fixed)
+        exclude = {"line", "src"}
+        return again.model_dump(exclude=exclude) == row.model_dump(exclude=exclude)
+
+
+def spec(model: type[Row], *columns: Column, fixed: tuple[str, ...] = ()) -> TableSpec:
+    required = tuple(
+        name
+        for name, info in model.model_fields.items()
+        if info.is_required() and name not in fixed
+    )
+    return TableSpec(model, tuple(columns), fixed, required)
+
+
+CONCEPT = col("concept", r"concept|model|analogy|misconception|^what")
+SOURCE = col("source", r"source|lesson|where|from")
+NOTES = col("notes", r"note|comment|detail|how|why|rationale")
+
+SERIES_ROWS = spec(
+    SeriesRow,
+    col("number", r"^series$|^#$|number|^no"),
+    col("title", r"title|name"),
+    col("status", r"status"),
+    col("description", r"desc|focus|summary|topics"),
+)
+MODULE_STATUS_ROWS = spec(
+    ModuleStatusRow,
+    col("module", r"module|^#$|^id"),
+    col("title", r"title|name"),
+    col("lessons", r"lessons|count"),
+    col("status", r"status"),
+)
+MODULE_ROWS = spec(
+    ModuleRow,
+    col("module", r"module|^#$|^id"),
+    col("title", r"title|name"),
+    col("lessons", r"lessons|count"),
+    col("status", r"status"),
+    col("focus", r"focus|desc|topics|summary"),
+)
+LESSON_REFS = spec(
+    LessonRef,
+    col("number", r"^#$|^no\.?$|number|^n$", "int"),
+    col("slug", r"slug"),
+    col("title", r"title|name|lesson"),
+    col("description", r"desc|summary|focus|topics|content"),
+    fixed=("module",),
+)
+CONNECTION_ROWS = spec(
+    ConnectionRow,
+    col("concept", r"concept"),
+    col("earlier", r"earlier|prior|foundation|previous|connects"),
+    col("source", r"source|lesson|where|module|series"),
+)
+SEQUENCE_ROWS = spec(
+    LessonSequenceRow,
+    col("lesson", r"slug|lesson"),
+    col("core_concept", r"concept|topic|focus"),
+    col("load", r"type|load"),
+    col("rationale", r"rationale|why|reason|notes"),
+)
+TRAJECTORY_ROWS = spec(
+    LoadTrajectoryRow,
+    col("lesson", r"slug|lesson"),
+    col("load", r"load|type"),
+    col("notes", r"note|rationale|why|reason"),
+)
+CONCEPT_ROWS = spec(
+    ConceptRow,
+    col("concept", r"concept"),
+    col("depth", r"depth|level", "depth"),
+    col("lesson", r"lesson|source|where"),
+    col("notes", r"note|detail|comment|how"),
+)
+RELEVANT_ROWS = spec(
+    RelevantConcept,
+    col("concept", r"concept"),
+    col("depth", r"depth|level", "depth"),
+    col("source", r"source|lesson|where|from"),
+    col("notes", r"note|detail|comment|how|why"),
+)
+PREREQUISITE_ROWS = spec(
+    Prerequisite,
+    col("concept", r"concept|prerequisite"),
+    col("required", r"required|needed|target", "depth"),
+    col("actual", r"actual|current|has", "depth"),
+    col("source", r"source|lesson|where|from"),
+    col("status", r"status|ok|gap"),
+    col("reasoning", r"reason|note|why|rationale|detail"),
+)
+GAP_ROWS = spec(
+    GapResolution,
+    col("gap", r"gap|concept"),
+    col("size", r"size|severity"),
+    col("resolution", r"resolution|plan|how|fix"),
+)
+MISCONCEPTION_ROWS = spec(
+    Misconception,
+    col("misconception", r"misconception"),
+    col("why", r"why|reason|source"),
+    col("negative_example", r"negative|example|disprove|counter"),
+    col("where", r"where|when|section|address"),
+)
+EXAMPLE_ROWS = spec(
+    ExamplePlanned,
+    col("example", r"example"),
+    col("type", r"type|kind"),
+    col("purpose", r"purpose|goal"),
+    col("why", r"why|rationale|reason"),
+)
+MODALITY_ROWS = spec(
+    Modality,
+    col("modality", r"modality"),
+    col("what", r"what|specific|content|how"),
+    col("why", r"why|rationale|reason"),
+)
+CONNECTION_PLAN_ROWS = spec(
+    Connection,
+    col("new_concept", r"new|concept"),
+    col("connects_to", r"connects|prior|earlier|existing|to$"),
+    col("how", r"how|why|note"),
+)
+
+
+# ---------------------------------------------------------------- small readers
+
+SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+REVIEW_TITLE = re.compile(
+    r"^Review(?P<sep>\s*(?:--|—|–|-|:)\s*)(?P<date>\d{4}-\d{2}-\d{2})(?P<rest>.*)$"
+)
+ITERATION = re.compile(r"^ \(Iteration (?P<i>\d+)/(?P<of>\d+)(?P<suffix>[^)]*)\)$")
+ITERATION_LOOSE = re.compile(r"Iteration\s+(?P<i>\d+)\s*(?:/|of)\s*(?P<of>\d+)", re.IGNORECASE)
+VERDICT_TITLE = re.compile(r"^(?P<prefix>Verdict\s*:?\s*)(?P<raw>.*)$", re.IGNORECASE)
+FINDING_TITLE = re.compile(
+    r"^(?P<prefix>(?:Finding\s*#?\s*\d+\s*)?)(?P<lb>\[?)(?P<sev>CRITICAL|IMPROVEMENT|POLISH)"
+    r"(?P<rb>\]?)(?P<sep>\s*(?:--|—|–|:|-)\s*|\s+)?(?P<title>.*)$"
+)
+COUNT_LINE = re.compile(
+    r"^(?P<bullet>[-*])\s+(?P<label>critical|improvement|polish)\s*:\s*(?P<n>\d+)(?P<note>.*)$",
+    re.IGNORECASE,
+)
+OUTLINE_TITLE = re.compile(r"^(?P<num>\d+)(?P<dot>[.)]?)\s+(?P<title>.*)$")
+CHECK_ITEM = re.compile(r"^(?P<bullet>[-*])\s+\[(?P<mark>[ xX])\]\s?(?P<text>.*)$")
+BULLET = re.compile(r"^[-*+]\s")
+MODULE_HEADING = re.compile(r"^module\s+(?P<module>\d+(?:\.\d+)*)\b")
+LESSON_NUMBER = re.compile(r"\bLesson\s+(?P<number>\d+)\b")
+SUMMARY_SLUG = (
+    re.compile(rf"`(?P<slug>{SLUG})`"),
+    re.compile(rf"\((?P<slug>{SLUG})\)"),
+    re.compile(rf"^(?P<slug>{SLUG})(?=\s|$)"),
+)
+TITLE_PATTERNS: dict[str, re.Pattern[str]] = {
+    "course": re.compile(r"^(?:Course\s*:\s*)?(?P<title>.*)$"),
+    "series": re.compile(
+        r"^Series\s+(?P<number>[\w.]+)\s*:\s*(?P<title>.*?)(?:\s+(?:--|—|–)\s+Plan)?$"
+    ),
+    "module_plan": re.compile(
+        r"^Module\s+(?P<module>\d+(?:\.\d+)*)\s*:\s*(?P<title>.*?)(?:\s+(?:--|—|–)\s+Plan)?$"
+    ),
+    "record": re.compile(
+        r"^Module\s+(?P<module>\d+(?:\.\d+)*)\s*:\s*(?P<title>.*?)(?:\s+(?:--|—|–)\s+Record)?$"
+    ),
+    "lesson": re.compile(
+        r"^(?:Lesson\s*:\s*(?P<title>.*)"
+        r"|(?P<slug_title>.*?)\s+(?:--|—|–)\s+Lesson Planning Document)$"
+    ),
+}
+
+
+def norm(title: str) -> str:
+    """A heading title or label for matching: lower case, no emphasis or trailing colon."""
+    return re.sub(r"[*_`]", "", title).strip().rstrip(":").strip().lower()
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def escape_braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def template_from_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """``text`` with each ``(start, end, name)`` span replaced by a ``{name}`` placeholder."""
+    out, pos = [], 0
+    for start, end, name in sorted(spans):
+        out.append(escape_braces(text[pos:start]))
+        out.append("{" + name + "}")
+        pos = end
+    out.append(escape_braces(text[pos:]))
+    return "".join(out)
+
+
+def split_value(head: str, body: list[str]) -> tuple[str, str, str]:
+    """Split ``body`` lines into (head, value, tail) so that head + value + tail is exact.
+
+    Leading blank lines join ``head``; trailing blank lines and ``---`` rules
+    join ``tail``, which starts with the value's own line ending.
+    """
+    i0 = 0
+    while i0 < len(body) and is_blank(body[i0]):
+        i0 += 1
+    i1 = len(body)
+    while i1 > i0 and (is_blank(body[i1 - 1]) or is_break(body[i1 - 1])):
+        i1 -= 1
+    if i0 == i1:
+        return head, "", "".join(body)
+    value = "".join(body[i0:i1])
+    end = ""
+    if value.endswith("\r\n"):
+        value, end = value[:-2], "\r\n"
+    elif value.endswith("\n"):
+        value, end = value[:-1], "\n"
+    return head + "".join(body[:i0]), value, end + "".join(body[i1:])
+
+
+def line_end(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "\r\n"
+    return "\n" if line.endswith("\n") else ""
+
+
+# ---------------------------------------------------------------- the builder
+
+
+@dataclass
+class Source:
+    """A file's lines and blocks."""
+
+    lines: list[str]
+    items: list[Block]
+
+    @classmethod
+    def of(cls, text: str) -> Source:
+        lines = split_lines(text)
+        return cls(lines, blocks(lines))
+
+    def text(self, start: int, end: int) -> str:
+        return "".join(self.lines[start:end])
+
+    def subtree(self, bi: int, stop: int) -> int:
+        """Block index past ``bi`` and its nested blocks, at most ``stop``."""
+        return min(subtree_end(self.items, bi), stop)
+
+    def end_line(self, bi: int, stop: int) -> int:
+        """Line index where the blocks ``bi .. stop-1`` end."""
+        return self.items[stop - 1].end if stop > bi else self.items[bi].end
+
+
+@dataclass
+class Builder:
+    """Collects one element's layout and typed values while its blocks are read."""
+
+    src: Source
+    parts: list[Any] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    claimed: set[str] = field(default_factory=set)
+
+    def raw(self, start: int, end: int, heading: str = "", level: int = 0) -> None:
+        if start < end:
+            text = self.src.text(start, end)
+            self.parts.append(RawSection(line=start + 1, heading=heading, level=level, text=text))
+
+    def raw_block(self, bi: int) -> None:
+        b = self.src.items[bi]
+        heading = bare(self.src.lines[b.start]) if b.level else ""
+        self.raw(b.start, b.end, heading, b.level)
+
+    def raw_blocks(self, start: int, stop: int) -> None:
+        for bi in range(start, stop):
+            self.raw_block(bi)
+
+    def slot(
+        self,
+        key: str,
+        head: str = "",
+        tail: str = "",
+        index: int | None = None,
+        style: dict[str, str] | None = None,
+    ) -> Slot:
+        made = Slot(key=key, index=index, head=head, tail=tail, style=style or {})
+        self.parts.append(made)
+        return made
+
+    def add(self, key: str, value: Any) -> int:
+        """Append ``value`` to list field ``key``; returns its index."""
+        items = self.values.setdefault(key, [])
+        items.append(value)
+        return len(items) - 1
+
+    def heading_slot(
+        self, bi: int, key: str, style: dict[str, str], value_end: int | None = None
+    ) -> Slot:
+        """A slot for a heading rendered from typed fields.
+
+        Its tail is the heading's line ending plus the block's text up to
+        ``value_end`` (default: the whole own body).
+        """
+        blk = self.src.items[bi]
+        line = self.src.lines[blk.start]
+        end = blk.end if value_end is None else value_end
+        made = {"level": str(blk.level), **style}
+        tail = line_end(line) + self.src.text(blk.start + 1, end)
+        return self.slot(key, "", tail, style=made)
+
+    def text_section(self, bi: int, key: str) -> int:
+        blk = self.src.items[bi]
+        lines = self.src.lines
+        head, value, tail = split_value(lines[blk.start], lines[blk.start + 1 : blk.end])
+        self.slot(key, head, tail)
+        self.values[key] = value
+        self.claimed.add(key)
+        return bi + 1
+
+    def table_section(
+        self,
+        bi: int,
+        key: str,
+        table: TableSpec,
+        fixed: dict[str, Any] | None = None,
+        style: dict[str, str] | None = None,
+    ) -> int | None:
+        """Read the first table of block ``bi`` into list field ``key``; ``None`` when it has none."""
+        blk = self.src.items[bi]
+        lines = self.src.lines
+        at = find_table(lines, blk.body_start, blk.end)
+        if at is None:
+            return None
+        read = read_table(lines, at, blk.end)
+        mapping = table.mapping(read.header)
+        rows = self.values.setdefault(key, [])
+        for cells, i in zip(read.rows, read.row_index):
+            rows.append(table.make_row(mapping, cells, line=i + 1, src=bare(lines[i]), fixed=fixed))
+        made = {"header": bare(read.header_line), "separator": bare(read.separator_line)}
+        made.update(style or {})
+        self.slot(key, self.src.text(blk.start, at), self.src.text(read.end, blk.end), style=made)
+        self.claimed.add(key)
+        return bi + 1
+
+    def label_slot(
+        self, seg: LabelSegment, key: str, index: int | None = None
+    ) -> tuple[Slot, str]:
+        """A slot for ``**Label:** value`` (the label stays in ``head``); returns (slot, value)."""
+        lines = self.src.lines
+        rest = lines[seg.start][len(seg.prefix) :]
+        spaces = rest[: len(rest) - len(rest.lstrip(" \t"))]
+        body = [rest[len(spaces) :], *lines[seg.start + 1 : seg.end]]
+        head, value, tail = split_value(seg.prefix + spaces, body)
+        return self.slot(key, head, tail, index=index), value
+
+    def labels(self, segments: list[LabelSegment], known: dict[str, str]) -> None:
+        """Typed slots for known labels (first occurrence of each); the rest verbatim."""
+        for seg in segments:
+            key = known.get(norm(seg.label)) if seg.label is not None else None
+            if key is None or key in self.claimed:
+                self.raw(seg.start, seg.end)
+                continue
+            _, value = self.label_slot(seg, key)
+            self.values[key] = value
+            self.claimed.add(key)
+
+    def labelled_body(
+        self, bi: int, key: str, style: dict[str, str], known: dict[str, str]
+    ) -> None:
+        """A heading slot for block ``bi`` followed by the labels of its body."""
+        blk = self.src.items[bi]
+        segments = label_segments(self.src.lines, blk.start + 1, blk.end)
+        first = next((s.start for s in segments if s.label is not None), blk.end)
+        self.heading_slot(bi, key, style, value_end=first)
+        self.claimed.add(key)
+        self.labels([s for s in segments if s.label is not None], known)
+
+
+# ---------------------------------------------------------------- section rules
+
+Reader = Callable[[Builder, int, int], int | None]
+"""Reads block ``bi`` (of a run ending at block ``stop``); the next block index, or ``None``
+when the block is not what the reader wants after all (it is then kept verbatim)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Blocks whose normalised title matches ``pattern`` are read by ``read``."""
+
+    key: str
+    pattern: re.Pattern[str]
+    read: Reader
+    repeat: bool = False
+
+
+def rule(key: str, pattern: str, read: Reader, repeat: bool = False) -> Rule:
+    return Rule(key, re.compile(pattern), read, repeat)
+
+
+def walk(b: Builder, start: int, stop: int, rules: tuple[Rule, ...]) -> None:
+    """Read blocks ``start .. stop-1``: by the first matching rule, else verbatim."""
+    bi = start
+    while bi < stop:
+        title = norm(b.src.items[bi].title)
+        nxt: int | None = None
+        for r in rules:
+            if (r.repeat or r.key not in b.claimed) and r.pattern.search(title):
+                nxt = r.read(b, bi, stop)
+                if nxt is not None:
+                    break
+        if nxt is None:
+            b.raw_block(bi)
+            bi += 1
+        else:
+            bi = nxt
+
+
+def text(key: str) -> Reader:
+    return lambda b, bi, stop: b.text_section(bi, key)
+
+
+def table(key: str, spec_: TableSpec) -> Reader:
+    return lambda b, bi, stop: b.table_section(bi, key, spec_)
+
+
+def items(key: str, read_item: Callable[[Builder, int, int], None]) -> Reader:
+    """A marker heading whose nested sections are the items of list field ``key``."""
+
+    def read(b: Builder, bi: int, stop: int) -> int:
+        end = b.src.subtree(bi, stop)
+        blk = b.src.items[bi]
+        b.slot(key, b.src.text(blk.start, blk.end))
+        b.claimed.add(key)
+        j = bi + 1
+        while j < end:
+            k = b.src.subtree(j, end)
+            read_item(b, j, k)
+            j = k
+        return end
+
+    return read
+
+
+# ---------------------------------------------------------------- outline, checklists, bullets
+
+
+def outline_item(b: Builder, j: int, stop: int) -> None:
+    src = b.src
+    blk = src.items[j]
+    m = OUTLINE_TITLE.match(blk.title)
+    number = int(m["num"]) if m else None
+    title = m["title"] if m else blk.title
+    body = src.lines[blk.start + 1 : src.end_line(j, stop)]
+    gap, value, tail = split_value("", body)
+    style = {"level": str(blk.level), "dot": m["dot"] if m else "", "gap": gap}
+    index = b.add("outline", OutlineSection(line=blk.line, number=number, title=title, body=value))
+    b.slot("outline", "", tail, index=index, style=style)
+
+
+def checklist_item(b: Builder, j: int, stop: int) -> None:
+    src = b.src
+    blk = src.items[j]
+    lines = src.lines
+    i = blk.start + 1
+    while i < blk.end and not CHECK_ITEM.match(lines[i]):
+        i += 1
+    first = i
+    found: list[ChecklistItem] = []
+    while i < blk.end and (m := CHECK_ITEM.match(bare(lines[i]))):
+        found.append(ChecklistItem(line=i + 1, checked=m["mark"] != " ", text=m["text"]))
+        i += 1
+    style = {"level": str(blk.level), "gap": src.text(blk.start + 1, first)}
+    index = b.add("checklists", Checklist(line=blk.line, title=blk.title, items=found))
+    b.slot("checklists", "", src.text(i, blk.end), index=index, style=style)
+    b.raw_blocks(j + 1, stop)
+
+
+def bullet_spans(lines: list[str], start: int, end: int) -> tuple[list[tuple[int, int]], int]:
+    """Top-level ``- `` items in ``lines[start:end]`` as (first, end) spans; and where the list ends."""
+    spans: list[tuple[int, int]] = []
+    blank_before = False
+    i = start
+    while i < end:
+        line = lines[i]
+        if BULLET.match(line):
+            if spans:
+                spans[-1] = (spans[-1][0], i)
+            spans.append((i, end))
+        elif is_blank(line):
+            blank_before = True
+            i += 1
+            continue
+        elif blank_before and line[:1] not in (" ", "\t") and spans:
+            break
+        blank_before = False
+        i += 1
+    if spans:
+        spans[-1] = (spans[-1][0], i)
+    return spans, i
+
+
+def bullets(key: str) -> Reader:
+    """A section whose top-level bullet items are the strings of list field ``key``."""
+
+    def read(b: Builder, bi: int, stop: int) -> int | None:
+        lines = b.src.lines
+        blk = b.src.items[bi]
+        first = next((i for i in range(blk.start + 1, blk.end) if BULLET.match(lines[i])), None)
+        if first is None:
+            return None
+        spans, list_end = bullet_spans(lines, first, blk.end)
+        b.slot(key, b.src.text(blk.start, first))
+        b.claimed.add(key)
+        for n, (s, e) in enumerate(spans):
+            e = blk.end if n == len(spans) - 1 else e
+            marker = lines[s][:2]
+            head, value, tail = split_value(marker, [lines[s][2:], *lines[s + 1 : e]])
+            index = b.add(key, value)
+            b.slot(key, head, tail, index=index)
+        return bi + 1
+
+    return read
+
+
+# ---------------------------------------------------------------- reviews and findings
+
+FINDING_LABELS = {
+    "location": "location",
+    "issue": "issue",
+    "student impact": "student_impact",
+    "suggested fix": "suggested_fix",
+}
+
+
+def finding_title(title: str) -> re.Match[str] | None:
+    m = FINDING_TITLE.match(title)
+    if m is None:
+        return None
+    if not (m["lb"] and m["rb"]) and not (m["sep"] and m["sep"].strip()):
+        return None
+    return m
+
+
+def read_finding(src: Source, j: int, stop: int) -> Finding:
+    b = Builder(src)
+    blk = src.items[j]
+    m = finding_title(blk.title)
+    assert m is not None
+    style = {"prefix": m["prefix"], "lb": m["lb"], "rb": m["rb"], "sep": m["sep"] or ""}
+    b.labelled_body(j, "heading", style, FINDING_LABELS)
+    b.raw_blocks(j + 1, stop)
+    return Finding(
+        line=blk.line,
+        severity=Severity(m["sev"]),
+        title=m["title"],
+        layout=b.parts,
+        **{k: b.values.get(k, "") for k in FINDING_LABELS.values()},
+    )
+
+
+def read_counts(b: Builder, bi: int, stop: int) -> int | None:
+    src = b.src
+    blk = src.items[bi]
+    body = src.lines[blk.start + 1 : blk.end]
+    counts: dict[Severity, int] = {}
+    style: dict[str, str] = {}
+    order: list[str] = []
+    ok = True
+    for line in body:
+        if is_blank(line):
+            continue
+        m = COUNT_LINE.match(bare(line))
+        if m is None:
+            ok = False
+            continue
+        sev = Severity(m["label"].upper())
+        if sev in counts:
+            ok = False
+            continue
+        counts[sev] = int(m["n"])
+        order.append(sev.value)
+        style[f"label.{sev.value}"] = m["label"]
+        if m["note"]:
+            style[f"note.{sev.value}"] = m["note"]
+    b.values["counts"] = counts
+    if not ok or not counts:
+        return None
+    head, _, tail = split_value(src.lines[blk.start], body)
+    style["order"] = ",".join(order)
+    b.slot("counts", head, tail, style=style)
+    b.claimed.add("counts")
+    return bi + 1
+
+
+def read_verdict(b: Builder, bi: int, stop: int) -> int | None:
+    m = VERDICT_TITLE.match(b.src.items[bi].title)
+    if m is None:
+        return None
+    b.values["verdict_raw"] = m["raw"]
+    b.values["verdict"] = Verdict.parse(m["raw"])
+    b.heading_slot(bi, "verdict", {"prefix": m["prefix"]})
+    b.claimed.add("verdict")
+    return bi + 1
+
+
+def read_review_finding(b: Builder, bi: int, stop: int) -> int | None:
+    if finding_title(b.src.items[bi].title) is None:
+        return None
+    end = b.src.subtree(bi, stop)
+    index = b.add("findings", read_finding(b.src, bi, end))
+    b.slot("findings", index=index)
+    return end
+
+
+def findings_marker(b: Builder, bi: int, stop: int) -> int:
+    blk = b.src.items[bi]
+    b.slot("findings", b.src.text(blk.start, blk.end))
+    b.claimed.add("findings")
+    return bi + 1
+
+
+REVIEW_RULES = (
+    rule("counts", r"^summary$", read_counts),
+    rule("verdict", r"^verdict\b", read_verdict),
+    rule("finding", r"critical|improvement|polish", read_review_finding, repeat=True),
+    rule("findings", r"^(new )?findings?$", findings_marker),
+    rule("notes", r"^review notes", text("notes")),
+)
+
+
+def review_heading(title: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """Typed values and heading style of ``Review -- DATE (Iteration N/M)``."""
+    m = REVIEW_TITLE.match(title)
+    if m is None:
+        return None
+    values: dict[str, Any] = {"date": m["date"], "iteration": None, "of": None}
+    style = {"sep": m["sep"]}
+    rest = m["rest"]
+    exact = ITERATION.match(rest)
+    if exact:
+        values.update(iteration=int(exact["i"]), of=int(exact["of"]))
+        style["suffix"] = exact["suffix"]
+    else:
+        style["rest"] = rest
+        loose = ITERATION_LOOSE.search(rest)
+        if loose:
+            values.update(iteration=int(loose["i"]), of=int(loose["of"]))
+    return values, style
+
+
+def read_review(src: Source, bi: int, stop: int) -> Review:
+    b = Builder(src)
+    blk = src.items[bi]
+    read = review_heading(blk.title)
+    assert read is not None
+    values, style = read
+    b.heading_slot(bi, "heading", style)
+    b.claimed.add("heading")
+    walk(b, bi + 1, stop, REVIEW_RULES)
+    return Review(
+        line=blk.line,
+        findings=b.values.get("findings", []),
+        counts=b.values.get("counts", {}),
+        verdict=b.values.get("verdict"),
+        verdict_raw=b.values.get("verdict_raw", ""),
+        notes=b.values.get("notes", ""),
+        layout=b.parts,
+        **values,
+    )
+
+
+def reviews(b: Builder, bi: int, stop: int) -> int | None:
+    if review_heading(b.src.items[bi].title) is None:
+        return None
+    end = b.src.subtree(bi, stop)
+    index = b.add("reviews", read_review(b.src, bi, end))
+    b.slot("reviews", index=index)
+    return end
+
+
+# ---------------------------------------------------------------- per-lesson summaries
+
+SUMMARY_LABELS = {
+    "status": "status",
+    "cognitive load": "cognitive_load",
+    "cognitive load type": "cognitive_load",
+    "notebook": "notebook",
+    "review": "review",
+}
+
+
+def summary_heading(title: str) -> tuple[str, int | None, str]:
+    """(slug, number, template) of a per-lesson summary heading, in any of its drifted forms."""
+    spans: list[tuple[int, int, str]] = []
+    slug = ""
+    for pattern in SUMMARY_SLUG:
+        m = pattern.search(title)
+        if m:
+            slug = m["slug"]
+            spans.append((m.start("slug"), m.end("slug"), "slug"))
+            break
+    number = None
+    n = LESSON_NUMBER.search(title)
+    if n:
+        number = int(n["number"])
+        spans.append((n.start("number"), n.end("number"), "number"))
+    if not slug:
+        plain = re.sub(r"^Lesson\s+\d+\s*:\s*|\s*\([^)]*\)", "", title)
+        slug = slugify(plain) or slugify(title)
+    return slug, number, template_from_spans(title, spans)
+
+
+def summary_item(b: Builder, j: int, stop: int) -> None:
+    src = b.src
+    blk = src.items[j]
+    sub = Builder(src)
+    slug, number, template = summary_heading(blk.title)
+    segments = label_segments(src.lines, blk.start + 1, blk.end)
+    first = next((s.start for s in segments if s.label is not None), blk.end)
+    sub.heading_slot(j, "heading", {"template": template}, value_end=first)
+    parts: list[SummaryPart] = []
+    for seg in segments:
+        if seg.label is None:
+            continue
+        key = SUMMARY_LABELS.get(norm(seg.label))
+        if key is not None and key not in sub.claimed:
+            _, value = sub.label_slot(seg, key)
+            sub.values[key] = value
+            sub.claimed.add(key)
+            continue
+        made, value = sub.label_slot(seg, "parts", index=len(parts))
+        made.style["sep"] = made.head[len(seg.prefix) :]
+        made.head = ""
+        parts.append(SummaryPart(line=seg.start + 1, label=seg.label, text=value))
+    sub.raw_blocks(j + 1, stop)
+    summary = LessonSummary(
+        line=blk.line, slug=slug, number=number, parts=parts, layout=sub.parts, **sub.values
+    )
+    index = b.add("summaries", summary)
+    b.slot("summaries", index=index)
+
+
+# ---------------------------------------------------------------- titles
+
+
+def title_values(kind: str, title: str) -> tuple[dict[str, Any], str]:
+    """Typed values in a document title and the template that writes them back."""
+    m = TITLE_PATTERNS[kind].match(title)
+    if m is None:
+        return {"title": title}, "{title}"
+    found: dict[str, Any] = {}
+    spans: list[tuple[int, int, str]] = []
+    for name, value in m.groupdict().items():
+        if value is None:
+            continue
+        target = "title" if name == "slug_title" else name
+        found[target] = value
+        spans.append((m.start(name), m.end(name), target))
+    return found, template_from_spans(title, spans)
+
+
+def read_title(b: Builder, kind: str, known: dict[str, str]) -> int:
+    """The preamble verbatim, then the title heading (if the file opens with one) and its labels.
+
+    Returns the index of the first block after them.
+    """
+    b.raw_block(0)
+    items_ = b.src.items
+    if len(items_) < 2 or items_[1].level != 1:
+        return 1
+    values, template = title_values(kind, items_[1].title)
+    b.values.update(values)
+    b.labelled_body(1, "title", {"template": template}, known)
+    return 2
+
+
+# ---------------------------------------------------------------- documents
+
+
+def slug_from(value: str) -> tuple[str, str]:
+    """``"`z-image`"`` -> ``("z-image", "`")``."""
+    stripped = value.strip()
+    if len(stripped) > 1 and stripped[0] == stripped[-1] == "`":
+        return stripped[1:-1], "`"
+    return stripped, ""
+
+
+LESSON_LABELS = {
+    "slug": "slug",
+    "series": "series",
+    "module": "module",
+    "status": "status",
+    "position": "position",
+    "cognitive load": "cognitive_load",
+    "cognitive load type": "cognitive_load",
+    "load type": "cognitive_load",
+}
+
+
+def phase1_table(b: Builder, bi: int, stop: int) -> int | None:
+    return b.table_section(bi, "relevant_concepts", RELEVANT_ROWS)
+
+
+LESSON_RULES = (
+    rule("reviews", r"^review\s*(?:--|—|–|-|:)\s*\d{4}-\d\d-\d\d", reviews, repeat=True),
+    rule("relevant_concepts", r"relevant concepts|^phase 1\b|student state", phase1_table),
+    rule("mental_models", r"mental models.*already|established mental models", text("mental_models")),
+    rule("not_covered", r"^what was (explicitly )?not covered", text("not_covered")),
+    rule("readiness", r"^readiness", text("readiness")),
+    rule("target_concept", r"^target concept", text("target_concept")),
+    rule("prerequisites", r"^prerequisites?( table)?$", table("prerequisites", PREREQUISITE_ROWS)),
+    rule("gaps", r"^gap resolution", table("gaps", GAP_ROWS)),
+    rule("misconceptions", r"^misconceptions?( table| addressed)?$",
+         table("misconceptions", MISCONCEPTION_ROWS)),
+    rule("examples", r"^examples( planned| used)?$", table("examples", EXAMPLE_ROWS)),
+    rule("narrative_arc", r"^narrative arc", text("narrative_arc")),
+    rule("modalities", r"^modalities( planned| used)?$", table("modalities", MODALITY_ROWS)),
+    rule("cognitive_load_assessment", r"^cognitive load( assessment)?$",
+         text("cognitive_load_assessment")),
+    rule("connections", r"^connections to prior concepts",
+         table("connections", CONNECTION_PLAN_ROWS)),
+    rule("analogies_to_extend", r"^analogies to extend", text("analogies_to_extend")),
+    rule("misleading_analogies", r"^analogies that could be misleading",
+         text("misleading_analogies")),
+    rule("scope", r"^scope boundaries", text("scope")),
+    rule("outline", r"^lesson outline", items("outline", outline_item)),
+    rule("checklists", r"checklists?$", items("checklists", checklist_item)),
+)
+
+
+def lesson_plan_from(src: Source, path: Path | None) -> LessonPlan:
+    b = Builder(src)
+    start = read_title(b, "lesson", LESSON_LABELS)
+    walk(b, start, len(src.items), LESSON_RULES)
+    values = b.values
+    slug, quote = slug_from(values.get("slug", ""))
+    if quote:
+        next(p for p in b.parts if isinstance(p, Slot) and p.key == "slug").style["quote"] = quote
+    if not slug:
+        title = values.get("title", "")
+        slug = path.stem if path is not None else (title if re.fullmatch(SLUG, title) else slugify(title))
+    values["slug"] = slug
+    values.setdefault("title", "")
+    return LessonPlan(line=title_line(src), layout=b.parts, **values)
+
+
+def title_line(src: Source) -> int | None:
+    return src.items[1].line if len(src.items) > 1 and src.items[1].level == 1 else None
+
+
+PLAN_LABELS = {"status": "status", "prerequisites": "prerequisites"}
+
+
+def topic_slug(label: str) -> str:
+    for pattern in SUMMARY_SLUG[:2]:
+        m = pattern.search(label)
+        if m:
+            return m["slug"]
+    return label
+
+
+def topics(b: Builder, bi: int, stop: int) -> int | None:
+    src = b.src
+    blk = src.items[bi]
+    segments = [
+        s for s in label_segments(src.lines, blk.start + 1, blk.end, bullet=True) if s.label
+    ]
+    if not segments:
+        return None
+    b.slot("topic_allocation", src.text(blk.start, segments[0].start))
+    b.claimed.add("topic_allocation")
+    found: dict[str, str] = b.values.setdefault("topic_allocation", {})
+    for seg in segments:
+        slug = topic_slug(seg.label or "")
+        if slug in found:
+            b.raw(seg.start, seg.end)
+            continue
+        made, value = b.label_slot(seg, "topic_allocation")
+        made.style["slug"] = slug
+        found[slug] = value
+    return bi + 1
+
+
+MODULE_PLAN_RULES = (
+    rule("goal", r"^(module )?goal$", text("goal")),
+    rule("narrative_arc", r"^narrative arc", text("narrative_arc")),
+    rule("sequence", r"^lesson sequence", table("sequence", SEQUENCE_ROWS)),
+    rule("topic_allocation", r"topic allocation", topics),
+    rule("load_trajectory", r"^cognitive load trajectory",
+         table("load_trajectory", TRAJECTORY_ROWS)),
+    rule("misconceptions", r"misconceptions", bullets("misconceptions")),
+)
+
+
+def module_plan_from(src: Source, path: Path | None) -> ModulePlan:
+    b = Builder(src)
+    start = read_title(b, "module_plan", PLAN_LABELS)
+    walk(b, start, len(src.items), MODULE_PLAN_RULES)
+    b.values.setdefault("title", "")
+    b.values.setdefault("module", module_from_path(path))
+    return ModulePlan(line=title_line(src), layout=b.parts, **b.values)
+
+
+def module_from_path(path: Path | None) -> str:
+    if path is not None:
+        m = re.fullmatch(r"module-(\d+)-(\d+)", path.parent.name)
+        if m:
+            return f"{m[1]}.{m[2]}"
+    return ""
+
+
+RECORD_LABELS = {"goal": "goal", "status": "status"}
+RECORD_RULES = (
+    rule("concepts", r"^concept index", table("concepts", CONCEPT_ROWS)),
+    rule("summaries", r"^(per-lesson|lesson) summar", items("summaries", summary_item)),
+)
+
+
+def module_record_from(src: Source, path: Path | None) -> ModuleRecord:
+    b = Builder(src)
+    start = read_title(b, "record", RECORD_LABELS)
+    walk(b, start, len(src.items), RECORD_RULES)
+    b.values.setdefault("title", "")
+    b.values.setdefault("module", module_from_path(path))
+    return ModuleRecord(line=title_line(src), layout=b.parts, **b.values)
+
+
+def lesson_table(b: Builder, bi: int, stop: int) -> int | None:
+    m = MODULE_HEADING.match(norm(b.src.items[bi].title))
+    if m is None:
+        return None
+    module = m["module"]
+    done = {p.style.get("module") for p in b.parts if isinstance(p, Slot) and p.key == "lessons"}
+    if module in done:
+        return None
+    return b.table_section(bi, "lessons", LESSON_REFS, {"module": module}, {"module": module})
+
+
+SERIES_RULES = (
+    rule("goal", r"^(series )?goal$", text("goal")),
+    rule("modules", r"^modules?( and lessons| overview)?$", table("modules", MODULE_ROWS)),
+    rule("lessons", r"^module\s+\d", lesson_table, repeat=True),
+    rule("connections", r"^connections to", table("connections", CONNECTION_ROWS)),
+)
+
+
+def series_plan_from(src: Source, path: Path | None) -> SeriesPlan:
+    b = Builder(src)
+    start = read_title(b, "series", PLAN_LABELS)
+    walk(b, start, len(src.items), SERIES_RULES)
+    b.values.setdefault("title", "")
+    if "number" not in b.values:
+        m = re.fullmatch(r"series-(\d+)", path.parent.name) if path is not None else None
+        b.values["number"] = m[1] if m else ""
+    return SeriesPlan(line=title_line(src), layout=b.parts, **b.values)
+
+
+COURSE_RULES = (
+    rule("goal", r"^goal$", text("goal")),
+    rule("series", r"^series$", table("series", SERIES_ROWS)),
+    rule("modules", r"^modules?( status)?$", table("modules", MODULE_STATUS_ROWS)),
+)
+
+
+def course_from(src: Source, path: Path | None) -> Course:
+    b = Builder(src)
+    start = read_title(b, "course", {})
+    walk(b, start, len(src.items), COURSE_RULES)
+    b.values.setdefault("title", "")
+    return Course(line=title_line(src), layout=b.parts, **b.values)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def guarded(read: Callable[[Source, Path | None], Any], text: str, path: Path | None) -> Any:
+    """Run a document reader; any failure becomes a one-line :class:`RecordsError`."""
+    try:
+        return read(Source.of(text), path)
+    except RecordsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - bad input must never end in a traceback
+        raise RecordsError(f"cannot read this record file ({type(exc).__name__}: {exc})",
+                           path=path) from exc
+
+
+def parse_course(text: str, path: Path | None = None) -> Course:
+    return guarded(course_from, text, path)
+
+
+def parse_series_plan(text: str, path: Path | None = None) -> SeriesPlan:
+    return guarded(series_plan_from, text, path)
+
+
+def parse_module_plan(text: str, path: Path | None = None) -> ModulePlan:
+    return guarded(module_plan_from, text, path)
+
+
+def parse_module_record(text: str, path: Path | None = None) -> ModuleRecord:
+    return guarded(module_record_from, text, path)
+
+
+def parse_lesson_plan(text: str, path: Path | None = None) -> LessonPlan:
+    return guarded(lesson_plan_from, text, path)
+
+
+def read_text(path: Path) -> str:
+    """A record file's text; :class:`RecordsError` (naming file and line) when it cannot be read."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RecordsError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise RecordsError("is a directory, not a record file", path=path) from None
+    except OSError as exc:
+        raise RecordsError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RecordsError(
+            f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})", path=path, line=line
+        ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise RecordsError("not a text file (contains NUL bytes)", path=path, line=line)
+    return text.removeprefix("\ufeff")
+
+
+def kind_of(path: Path) -> str | None:
+    """Which record kind a path holds by the folder convention, or ``None``."""
+    name, parent = path.name, path.parent.name
+    if name == "course.md":
+        return "course"
+    if name == "plan.md" and re.fullmatch(r"module-\d+-\d+", parent):
+        return "module_plan"
+    if name == "plan.md" and re.fullmatch(r"series-\d+", parent):
+        return "series_plan"
+    if name == "record.md":
+        return "module_record"
+    if parent == "lessons" and path.suffix == ".md":
+        return "lesson_plan"
+    return None
+
+
+PARSERS: dict[str, Callable[[str, Path | None], Any]] = {
+    "course": parse_course,
+    "series_plan": parse_series_plan,
+    "module_plan": parse_module_plan,
+    "module_record": parse_module_record,
+    "lesson_plan": parse_lesson_plan,
+}
+
+
+def parse_file(path: Path) -> Document | None:
+    """Parse a record file by its name and place; ``None`` for files that are no record."""
+    path = Path(path)
+    kind = kind_of(path)
+    if kind is None:
+        return None
+    return PARSERS[kind](read_text(path), path)
