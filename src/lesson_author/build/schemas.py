@@ -1,0 +1,222 @@
+"""What the LLM is asked to return in the build, review, revise and record phases.
+
+Every schema is small and bounded (each string has ``max_length``, each list
+``max_length``) so that constrained decoding has a longest reply and a weak
+local model can fill it: the lesson is built one section per call, plus one
+call for the frame (objective, scope, summary, references, next step), one for
+the notebook's setup cell and one per exercise.
+
+The ``to_*`` functions turn a validated reply into the domain model; they also
+normalise what a model gets wrong in ways a rule can fix (spaced em dashes,
+top-level headings inside a section's prose).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from lesson_author.build.lesson_doc import (
+    Aside,
+    Block,
+    BuiltExercise,
+    BuiltSection,
+    Check,
+    CodeBlock,
+    ComparisonRow,
+    ComparisonSide,
+    GradientCard,
+    Reference,
+)
+
+
+def _text(n: int) -> type[str]:
+    return Annotated[str, Field(max_length=n)]  # type: ignore[return-value]
+
+
+Title = _text(120)
+Line = _text(300)
+
+BlockKind = Literal["comparison", "card", "insight", "warning", "tip", "concept", "code", "check"]
+
+
+class BlockDraft(BaseModel):
+    """One content block. Which fields matter depends on ``kind``:
+    comparison: left_title/left_items, right_title/right_items; card, insight, warning, tip,
+    concept: title + body; code: language + body (the code) + title (a file name, optional);
+    check: body (the question) + answer."""
+
+    kind: BlockKind
+    title: Title = ""
+    body: _text(1200) = ""  # type: ignore[valid-type]
+    answer: _text(800) = ""  # type: ignore[valid-type]
+    language: _text(20) = ""  # type: ignore[valid-type]
+    left_title: _text(80) = ""  # type: ignore[valid-type]
+    left_items: Annotated[list[_text(120)], Field(max_length=5)] = []  # type: ignore[valid-type]
+    right_title: _text(80) = ""  # type: ignore[valid-type]
+    right_items: Annotated[list[_text(120)], Field(max_length=5)] = []  # type: ignore[valid-type]
+
+
+class SectionDraft(BaseModel):
+    """One section of the lesson: the heading the student sees, the prose, up to 3 blocks."""
+
+    heading: Title
+    prose: _text(2000)  # type: ignore[valid-type]
+    blocks: Annotated[list[BlockDraft], Field(max_length=3)] = []
+
+
+class ReferenceDraft(BaseModel):
+    title: _text(200)  # type: ignore[valid-type]
+    url: _text(200) = ""  # type: ignore[valid-type]
+    note: _text(200) = ""  # type: ignore[valid-type]
+
+
+class FrameDraft(BaseModel):
+    """The lesson's frame: objective, scope lines, key takeaways, references, next step."""
+
+    objective: _text(500)  # type: ignore[valid-type]
+    constraints: Annotated[list[_text(200)], Field(max_length=8)] = []  # type: ignore[valid-type]
+    summary: Annotated[list[Line], Field(max_length=6)] = []
+    references: Annotated[list[ReferenceDraft], Field(max_length=6)] = []
+    next_step: _text(800) = ""  # type: ignore[valid-type]
+
+
+class SetupDraft(BaseModel):
+    """The notebook's setup cell: imports and small helpers, runnable on Colab."""
+
+    setup_code: _text(800)  # type: ignore[valid-type]
+
+
+class ExerciseDraft(BaseModel):
+    """One practice exercise of the notebook."""
+
+    instructions: _text(800)  # type: ignore[valid-type]
+    starter_code: _text(1500) = ""  # type: ignore[valid-type]
+    solution_code: _text(2000) = ""  # type: ignore[valid-type]
+    solution_notes: _text(800) = ""  # type: ignore[valid-type]
+
+
+# ---------------------------------------------------------------- review
+
+
+class ReviewerFinding(BaseModel):
+    severity: Literal["CRITICAL", "IMPROVEMENT", "POLISH"]
+    title: Title
+    section: _text(80) = ""  # type: ignore[valid-type]
+    issue: _text(600)  # type: ignore[valid-type]
+    student_impact: _text(400) = ""  # type: ignore[valid-type]
+    suggested_fix: _text(400) = ""  # type: ignore[valid-type]
+
+
+class FixJudgment(BaseModel):
+    """Whether finding number ``finding`` of the previous review is fixed in this build."""
+
+    finding: Annotated[int, Field(ge=1, le=40)]
+    fixed: bool
+    note: _text(200) = ""  # type: ignore[valid-type]
+
+
+class ReviewerOutput(BaseModel):
+    """The reviewer's findings; what works well; the verification of earlier findings."""
+
+    findings: Annotated[list[ReviewerFinding], Field(max_length=6)] = []
+    verification: Annotated[list[FixJudgment], Field(max_length=10)] = []
+    strengths: Annotated[list[Line], Field(max_length=6)] = []
+    assessment: _text(800) = ""  # type: ignore[valid-type]
+
+
+# ---------------------------------------------------------------- record
+
+
+class ConceptNote(BaseModel):
+    concept: Annotated[int, Field(ge=1, le=30)]
+    notes: _text(400)  # type: ignore[valid-type]
+
+
+class RecordDraft(BaseModel):
+    """Notes for the module record: per concept, and the mental models and analogies used."""
+
+    concept_notes: Annotated[list[ConceptNote], Field(max_length=12)] = []
+    mental_models: Annotated[list[Line], Field(max_length=6)] = []
+    analogies: Annotated[list[Line], Field(max_length=6)] = []
+
+
+LLM_SCHEMAS: tuple[type[BaseModel], ...] = (
+    SectionDraft,
+    FrameDraft,
+    SetupDraft,
+    ExerciseDraft,
+    ReviewerOutput,
+    RecordDraft,
+)
+
+# ---------------------------------------------------------------- reply -> domain
+
+_SPACED_EM_DASH = re.compile(r"[ \t]+\u2014[ \t]*|[ \t]*\u2014[ \t]+")
+
+
+def tidy(text: str) -> str:
+    """A model's text as the course writes it: no spaced em dashes, no ``#``/``##`` headings
+    inside a section (they would split the lesson's sections), no trailing spaces."""
+    text = _SPACED_EM_DASH.sub("\u2014", text)
+    lines = []
+    fence = False
+    for line in text.strip().splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        elif not fence and re.match(r"^#{1,2}\s", line):
+            line = "### " + line.lstrip("#").lstrip()
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def to_block(draft: BlockDraft) -> Block:
+    if draft.kind == "comparison":
+        return ComparisonRow(
+            left=ComparisonSide(
+                title=tidy(draft.left_title), items=[tidy(i) for i in draft.left_items]
+            ),
+            right=ComparisonSide(
+                title=tidy(draft.right_title), items=[tidy(i) for i in draft.right_items]
+            ),
+        )
+    if draft.kind == "code":
+        return CodeBlock(
+            language=draft.language.strip() or "text",
+            code=_SPACED_EM_DASH.sub(" -- ", draft.body).strip("\n"),
+            filename=draft.title.strip(),
+        )
+    if draft.kind == "check":
+        return Check(question=tidy(draft.body), answer=tidy(draft.answer))
+    if draft.kind == "card":
+        return GradientCard(title=tidy(draft.title), body=tidy(draft.body))
+    return Aside(kind=draft.kind, title=tidy(draft.title), body=tidy(draft.body))
+
+
+def to_section(draft: SectionDraft, *, number: int | None, outline_title: str) -> BuiltSection:
+    heading = tidy(draft.heading).lstrip("# ").strip() or outline_title
+    return BuiltSection(
+        number=number,
+        outline_title=outline_title,
+        heading=" ".join(heading.split()),
+        prose=tidy(draft.prose),
+        blocks=[to_block(b) for b in draft.blocks],
+    )
+
+
+def to_references(drafts: list[ReferenceDraft]) -> list[Reference]:
+    return [Reference(title=tidy(r.title), url=r.url.strip(), note=tidy(r.note)) for r in drafts]
+
+
+def to_exercise(draft: ExerciseDraft, *, level: str, title: str, task: str) -> BuiltExercise:
+    return BuiltExercise(
+        level=level,
+        title=title,
+        task=task,
+        instructions=tidy(draft.instructions),
+        starter_code=draft.starter_code.strip("\n"),
+        solution_code=draft.solution_code.strip("\n"),
+        solution_notes=tidy(draft.solution_notes),
+    )

@@ -1,0 +1,111 @@
+"""Building the seed z-image plan section by section, and its notebook, with a scripted model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from lesson_samples import make_course, requires_shared, scripted_author
+
+from lesson_author.build.lesson_doc import FRAME_ROLES, section_role
+from lesson_author.build.mdx import read_mdx, with_frame_sections
+from lesson_author.build.notebook import read_notebook
+from lesson_author.build.schemas import LLM_SCHEMAS
+from lesson_author.course.tree import CourseTree
+from lesson_author.errors import UserError
+from lesson_author.llm.schema_budget import unbounded_fields
+from lesson_author.llm.scripted import ScriptedProvider
+from lesson_author.pipeline.build import (
+    build_lesson,
+    current_plan,
+    edited_by_hand,
+    write_lesson_files,
+)
+from lesson_author.pipeline.context import RunContext
+
+pytestmark = requires_shared
+
+
+def make_run(tmp_path: Path, provider: ScriptedProvider, **kwargs) -> RunContext:
+    root = make_course(tmp_path, **kwargs)
+    tree = CourseTree.open(root)
+    return RunContext(
+        tree=tree,
+        location=tree.locate("z-image"),
+        provider=provider,
+        project_root=tmp_path,
+        today="2026-02-20",
+    )
+
+
+def test_every_llm_schema_is_bounded() -> None:
+    for schema in LLM_SCHEMAS:
+        assert unbounded_fields(schema) == [], schema.__name__
+
+
+def test_the_lesson_is_built_one_section_per_call(tmp_path: Path) -> None:
+    provider = ScriptedProvider(scripted_author([]))
+    run = make_run(tmp_path, provider)
+    plan = current_plan(None, run)
+    lesson = build_lesson(run, plan)
+
+    built_by_call = [s for s in plan.outline if section_role(s.title) not in FRAME_ROLES]
+    assert provider.calls["build_section"] == len(built_by_call) == 14
+    assert provider.calls["build_frame"] == 1
+    assert provider.calls["build_notebook"] == 1 + 4  # setup + one per exercise
+    assert [(s.number, s.outline_title) for s in lesson.sections] == [
+        (s.number, s.title) for s in plan.outline
+    ]
+    # each section prompt carries that section's outline, not the whole plan
+    section_prompts = [
+        m[-1]["content"] for phase, m in provider.requests if phase == "build_section"
+    ]
+    s4 = next(p for p in section_prompts if "The section to write: 4." in p)
+    assert "Per MMDiT block (dual-stream)" in s4 and "DMD background" not in s4
+    assert (
+        "Single-stream means the model treats text and image identically" in s4
+    )  # its misconception
+
+
+def test_files_are_written_and_read_back(tmp_path: Path) -> None:
+    run = make_run(tmp_path, ScriptedProvider(scripted_author([])))
+    lesson = build_lesson(run, current_plan(None, run))
+    mdx, ipynb = write_lesson_files(run, lesson)
+    assert mdx == run.location.build_dir / "z-image.mdx" and ipynb.name == "z-image.ipynb"
+
+    assert read_mdx(mdx.read_text()) == with_frame_sections(lesson).model_copy(
+        update={"notebook": None}
+    )
+    nb = nbformat.read(str(ipynb), as_version=4)
+    nbformat.validate(nb)
+    practice = read_notebook(ipynb.read_text())
+    assert [(e.level, e.title) for e in practice.exercises] == [
+        ("Guided", "Pipeline Inspection"),
+        ("Guided", "Single-Stream vs Dual-Stream"),
+        ("Supported", "Generation and Turbo Comparison"),
+        ("Independent", "Architecture Capstone Trace"),
+    ]
+    sources = ["".join(c.source) for c in nb.cells]
+    assert sources[1].startswith("import math")  # the setup cell comes first
+    assert sum("<details>" in s and "<summary>Solution</summary>" in s for s in sources) == 4
+    assert sources[-1].startswith("## Key Takeaways")
+    # building the same content again writes the same bytes
+    before = ipynb.read_bytes(), mdx.read_bytes()
+    write_lesson_files(run, lesson)
+    assert (ipynb.read_bytes(), mdx.read_bytes()) == before
+
+
+def test_a_hand_edited_lesson_is_not_overwritten_without_force(tmp_path: Path) -> None:
+    run = make_run(tmp_path, ScriptedProvider(scripted_author([])))
+    lesson = build_lesson(run, current_plan(None, run))
+    mdx, _ = write_lesson_files(run, lesson)
+    assert not edited_by_hand(mdx)
+    mdx.write_text(mdx.read_text() + "\nAn author's paragraph.\n")
+    assert edited_by_hand(mdx)
+    with pytest.raises(UserError, match="edited by hand"):
+        write_lesson_files(run, lesson)
+    assert "An author's paragraph." in mdx.read_text()
+    run.force = True
+    write_lesson_files(run, lesson)
+    assert "An author's paragraph." not in mdx.read_text()
