@@ -1,0 +1,674 @@
+"""``author report SLUG``: one self-contained HTML page about a lesson.
+
+The page shows the plan at a glance (prerequisite audit with GAPs highlighted,
+gap resolutions, checklists), the built lesson rendered readably, every review
+iteration's findings in one table coloured by severity with a fixed/open
+status across iterations, and tokens/time per phase when the pipeline left a
+run summary.  Nothing on the page is fetched from the network: styles and the
+small filter script are inline, images in the lesson become placeholders.
+
+Pure parts (:func:`finding_rows`, :func:`run_view`, :func:`render_report`) take
+models and dicts and return data or text; :func:`write_report` is the I/O edge
+that finds the files through :class:`~lesson_author.course.tree.CourseTree`.
+
+Finding status rule (also printed on the page, see :data:`STATUS_RULE`):
+
+- a finding of iteration N that is not the last iteration is **fixed** when
+  iteration N+1's verification says it was fixed, or -- when N+1 says nothing
+  about it -- when no finding of N+1 has the same title (compared ignoring
+  case, punctuation and spacing); it is **carried** when it appears again in
+  N+1 (the later row carries its status), and **open** when N+1's
+  verification says it was not fixed yet it was not raised again;
+- a finding of the last iteration is **open**, unless that iteration found
+  POLISH only (its verdict is PASS): then it is **accepted** -- the lesson
+  passed with it, and fixing it is optional.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from lesson_author.course.models import (
+    Depth,
+    Finding,
+    LessonPlan,
+    Review,
+    Severity,
+    Verdict,
+    verdict_for,
+)
+from lesson_author.errors import UserError
+from lesson_author.report.mdx_view import inline_to_html, mdx_to_html
+
+__all__ = [
+    "STATUS_RULE",
+    "FindingRow",
+    "ReportInput",
+    "Verification",
+    "finding_rows",
+    "render_report",
+    "report_path",
+    "review_from_json",
+    "run_view",
+    "write_report",
+]
+
+FIXED, CARRIED, OPEN, ACCEPTED = "fixed", "carried", "open", "accepted"
+
+STATUS_RULE = (
+    "A finding of iteration N (not the last) is fixed when iteration N+1's verification says so, "
+    "or, when N+1 says nothing about it, when no finding of N+1 has the same title (ignoring case, "
+    "punctuation and spacing). It is carried when it appears again in N+1 (the later row has its "
+    "status), and open when N+1 says it was not fixed. Findings of the last iteration are open, "
+    "unless that iteration found POLISH only (verdict PASS): then they are accepted, because the "
+    "lesson passed with them and fixing them is optional."
+)
+
+SEVERITY_ORDER = [Severity.CRITICAL, Severity.IMPROVEMENT, Severity.POLISH]
+
+
+# ---------------------------------------------------------------- findings across iterations
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a later review says about one finding of the review before it."""
+
+    title: str
+    fixed: bool | None  # True fixed, False not fixed, None accepted/deferred
+    note: str = ""
+
+
+@dataclass
+class FindingRow:
+    iteration: int
+    severity: Severity
+    title: str
+    location: str
+    issue: str
+    student_impact: str
+    suggested_fix: str
+    status: str
+    status_note: str
+
+    @property
+    def severity_class(self) -> str:
+        return self.severity.value.lower()
+
+
+def title_key(title: str) -> str:
+    """A finding title for comparison: lowercase words only."""
+    return " ".join(re.findall(r"[a-z0-9]+", title.lower()))
+
+
+def _same_title(a: str, b: str) -> bool:
+    ka, kb = title_key(a), title_key(b)
+    if not ka or not kb:
+        return False
+    return ka == kb or SequenceMatcher(None, ka, kb).ratio() >= 0.92
+
+
+def _iteration_numbers(reviews: list[Review]) -> list[int]:
+    numbers: list[int] = []
+    for n, review in enumerate(reviews, start=1):
+        it = review.iteration if review.iteration is not None else n
+        numbers.append(it)
+    return numbers
+
+
+def finding_rows(
+    reviews: list[Review], verifications: dict[int, list[Verification]] | None = None
+) -> list[FindingRow]:
+    """Every finding of every review, in iteration order, with its status (see the module doc).
+
+    ``verifications[n]`` lists what iteration ``n`` says about iteration ``n-1``'s findings.
+    """
+    verifications = verifications or {}
+    numbers = _iteration_numbers(reviews)
+    rows: list[FindingRow] = []
+    for k, review in enumerate(reviews):
+        number = numbers[k]
+        last = k == len(reviews) - 1
+        later = reviews[k + 1] if not last else None
+        later_number = numbers[k + 1] if not last else None
+        checks = verifications.get(later_number, []) if later_number is not None else []
+        polish_only = verdict_for(f.severity for f in review.findings) is Verdict.PASS
+        for finding in review.findings:
+            status, note = _status(finding, last, polish_only, later, later_number, checks)
+            rows.append(
+                FindingRow(
+                    iteration=number,
+                    severity=finding.severity,
+                    title=finding.title,
+                    location=finding.location,
+                    issue=finding.issue,
+                    student_impact=finding.student_impact,
+                    suggested_fix=finding.suggested_fix,
+                    status=status,
+                    status_note=note,
+                )
+            )
+    return rows
+
+
+def _status(
+    finding: Finding,
+    last: bool,
+    polish_only: bool,
+    later: Review | None,
+    later_number: int | None,
+    checks: list[Verification],
+) -> tuple[str, str]:
+    if last or later is None:
+        if polish_only:
+            return ACCEPTED, "passed with this polish; fixing it is optional"
+        return OPEN, "raised by the last review"
+    again = any(_same_title(finding.title, f.title) for f in later.findings)
+    check = next((c for c in checks if _same_title(finding.title, c.title)), None)
+    where = f"iteration {later_number}"
+    if check is not None:
+        detail = f": {check.note}" if check.note else ""
+        if check.fixed is True:
+            return FIXED, f"verified fixed in {where}{detail}"
+        if check.fixed is None:
+            return ACCEPTED, f"deferred in {where}{detail}"
+        if again:
+            return CARRIED, f"not fixed; raised again in {where}"
+        return OPEN, f"{where} says not fixed{detail}"
+    if again:
+        return CARRIED, f"raised again in {where}"
+    return FIXED, f"not raised again in {where}"
+
+
+def status_counts(rows: list[FindingRow]) -> dict[str, int]:
+    counts = Counter(r.status for r in rows)
+    return {s: counts.get(s, 0) for s in (FIXED, CARRIED, OPEN, ACCEPTED)}
+
+
+# ---------------------------------------------------------------- review JSON (reviews/<slug>/iteration-N.json)
+
+_VERIFICATION_KEYS = (
+    "verification",
+    "verifications",
+    "previous_findings",
+    "earlier_findings",
+    "prior_findings",
+    "fix_verification",
+    "fixes",
+    "resolutions",
+)
+_TITLE_KEYS = ("title", "finding", "finding_title", "name")
+_FIXED_WORDS = {"fixed", "resolved", "addressed", "done", "yes", "true"}
+_DEFERRED_WORDS = {"deferred", "accepted", "wontfix", "won't fix", "skipped"}
+
+
+def review_from_json(data: Any) -> tuple[Review | None, list[Verification]]:
+    """A review and its verification of earlier findings from the JSON the pipeline writes.
+
+    Tolerant by design: unknown keys are ignored, a review that does not validate
+    is ``None`` (the planning document's markdown review is used instead).
+    """
+    if not isinstance(data, dict):
+        return None, []
+    body = data.get("review") if isinstance(data.get("review"), dict) else data
+    review: Review | None
+    try:
+        fields = {k: v for k, v in body.items() if k in Review.model_fields and k != "findings"}
+        findings = [
+            Finding.model_validate({k: v for k, v in f.items() if k in Finding.model_fields})
+            for f in body.get("findings", [])
+            if isinstance(f, dict)
+        ]
+        review = Review.model_validate(
+            {**fields, "date": str(fields.get("date", "")), "findings": findings}
+        )
+    except (ValueError, TypeError, AttributeError):
+        review = None
+    checks: list[Verification] = []
+    for source in (data, body):
+        for key in _VERIFICATION_KEYS:
+            checks.extend(_verifications(source.get(key)))
+        if checks:
+            break
+    return review, checks
+
+
+def _verifications(value: Any) -> list[Verification]:
+    found: list[Verification] = []
+    if isinstance(value, dict):  # {title: fixed?}
+        value = [{"title": k, "status": v} for k, v in value.items()]
+    if not isinstance(value, list):
+        return found
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        title = next((item[k] for k in _TITLE_KEYS if isinstance(item.get(k), str)), None)
+        if isinstance(item.get("finding"), dict):
+            title = item["finding"].get("title", title)
+        if not title:
+            continue
+        fixed = _fixed_value(item)
+        note = next(
+            (
+                item[k]
+                for k in ("note", "notes", "evidence", "explanation", "comment")
+                if isinstance(item.get(k), str)
+            ),
+            "",
+        )
+        found.append(Verification(title=title, fixed=fixed, note=note))
+    return found
+
+
+def _fixed_value(item: dict[str, Any]) -> bool | None:
+    for key in ("fixed", "resolved", "addressed"):
+        if isinstance(item.get(key), bool):
+            return item[key]
+    for key in ("status", "state", "verdict", "resolution"):
+        value = item.get(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in _FIXED_WORDS:
+                return True
+            if word in _DEFERRED_WORDS:
+                return None
+            return False
+    return False
+
+
+def merge_reviews(plan_reviews: list[Review], json_reviews: dict[int, Review]) -> list[Review]:
+    """The planning document's reviews (the record), plus iterations only the JSON has."""
+    merged = {n: r for n, r in zip(_iteration_numbers(plan_reviews), plan_reviews)}
+    for n, review in json_reviews.items():
+        merged.setdefault(n, review)
+    return [merged[n] for n in sorted(merged)]
+
+
+# ---------------------------------------------------------------- run summary (.author/runs/<slug>.json)
+
+
+@dataclass
+class PhaseRow:
+    phase: str
+    calls: int | None = None
+    cache_hits: int | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    seconds: float | None = None
+    cost: float | None = None
+
+    @property
+    def tokens(self) -> int | None:
+        if self.tokens_in is None and self.tokens_out is None:
+            return None
+        return (self.tokens_in or 0) + (self.tokens_out or 0)
+
+
+@dataclass
+class RunView:
+    phases: list[PhaseRow]
+    total: PhaseRow
+    facts: list[tuple[str, str]] = field(default_factory=list)
+
+
+_PHASE_ALIASES = {
+    "calls": ("calls", "requests", "llm_calls"),
+    "cache_hits": ("cache_hits", "cached"),
+    "tokens_in": ("prompt_tokens", "tokens_in", "input_tokens"),
+    "tokens_out": ("completion_tokens", "tokens_out", "output_tokens"),
+    "seconds": (
+        "seconds",
+        "elapsed_s",
+        "duration_s",
+        "wall_s",
+        "time_s",
+        "elapsed",
+        "duration",
+        "latency_s",
+    ),
+    "cost": ("cost", "cost_usd"),
+}
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _phase_row(name: str, data: dict[str, Any]) -> PhaseRow:
+    row = PhaseRow(phase=name)
+    for attr, keys in _PHASE_ALIASES.items():
+        for key in keys:
+            value = _num(data.get(key))
+            if value is not None:
+                setattr(row, attr, value if attr in ("seconds", "cost") else int(value))
+                break
+    if row.tokens_in is None and row.tokens_out is None:
+        tokens = _num(data.get("tokens"))
+        if tokens is not None:
+            row.tokens_in = int(tokens)
+    return row
+
+
+def run_view(data: Any) -> RunView | None:
+    """Tokens and time per phase from whatever run summary the pipeline wrote; None if unusable."""
+    if not isinstance(data, dict):
+        return None
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else data
+    rows: list[PhaseRow] = []
+    for key in ("phases", "summary", "per_phase"):
+        value = usage.get(key, data.get(key))
+        if isinstance(value, list):
+            rows = [
+                _phase_row(str(item.get("phase") or item.get("name") or "?"), item)
+                for item in value
+                if isinstance(item, dict)
+            ]
+        elif isinstance(value, dict):
+            rows = [
+                _phase_row(str(k), v if isinstance(v, dict) else {"seconds": v})
+                for k, v in value.items()
+            ]
+        if rows:
+            break
+    timings = next(
+        (
+            data[k]
+            for k in ("timings", "phase_seconds", "durations", "seconds_per_phase")
+            if isinstance(data.get(k), dict)
+        ),
+        None,
+    )
+    if timings:
+        by_name = {r.phase: r for r in rows}
+        for name, seconds in timings.items():
+            value = _num(seconds if not isinstance(seconds, dict) else seconds.get("seconds"))
+            row = by_name.get(name)
+            if row is None:
+                row = PhaseRow(phase=str(name))
+                rows.append(row)
+                by_name[name] = row
+            if value is not None:
+                row.seconds = value
+    if not rows:
+        return None
+    total = PhaseRow(phase="total")
+    given = usage.get("total") if isinstance(usage.get("total"), dict) else None
+    if given:
+        total = _phase_row("total", given)
+    for attr in ("calls", "cache_hits", "tokens_in", "tokens_out", "seconds", "cost"):
+        if getattr(total, attr) is None:
+            values = [getattr(r, attr) for r in rows if getattr(r, attr) is not None]
+            if values:
+                setattr(total, attr, sum(values))
+    facts = []
+    for key in (
+        "model",
+        "provider",
+        "started",
+        "started_at",
+        "finished",
+        "finished_at",
+        "status",
+        "iterations",
+    ):
+        value = data.get(key)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            facts.append((key.replace("_", " "), str(value)))
+    return RunView(phases=rows, total=total, facts=facts)
+
+
+# ---------------------------------------------------------------- the page
+
+
+@dataclass
+class ReportInput:
+    """Everything the page shows, already read from disk."""
+
+    plan: LessonPlan
+    slug: str
+    position: str = ""
+    lesson_mdx: str | None = None
+    lesson_source: str = ""  # where the built lesson is (or would be), for the page
+    json_reviews: dict[int, Review] = field(default_factory=dict)
+    verifications: dict[int, list[Verification]] = field(default_factory=dict)
+    run: dict[str, Any] | None = None
+    run_source: str = ""
+    plan_source: str = ""
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("lesson_author.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = lambda text: Markup(inline_to_html(text or ""))
+    env.filters["plain_code"] = _plain_with_code
+    env.filters["num"] = _format_int
+    env.filters["secs"] = _format_seconds
+    return env
+
+
+def _plain_with_code(text: str) -> Markup:
+    """Text shown as written, except that `code spans` render as code (for finding titles)."""
+    parts = re.split(r"(`+)(.+?)\1", text or "")
+    out: list[str] = []
+    for i in range(0, len(parts), 3):
+        out.append(str(escape(parts[i])))
+        if i + 2 < len(parts):
+            out.append(f"<code>{escape(parts[i + 2])}</code>")
+    return Markup("".join(out))
+
+
+def _format_int(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _format_seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 60:
+        return f"{int(value // 60)}m {value % 60:04.1f}s"
+    return f"{value:.1f}s"
+
+
+def _prerequisite_view(plan: LessonPlan) -> list[dict[str, Any]]:
+    rows = []
+    for p in plan.prerequisites:
+        written = p.status.strip().upper()
+        computed = None
+        if p.required is not None:
+            actual = p.actual if p.actual is not None else Depth.NOT_TAUGHT
+            computed = "OK" if actual >= p.required else "GAP"
+        gap = "GAP" in written or computed == "GAP"
+        rows.append(
+            {
+                "p": p,
+                "status": p.status or (computed or ""),
+                "gap": gap,
+                "mismatch": computed is not None
+                and written in ("OK", "GAP")
+                and written != computed,
+                "computed": computed,
+            }
+        )
+    return rows
+
+
+def header_facts(plan: LessonPlan, fallback_position: str = "") -> list[tuple[str, str]]:
+    """(label, markdown text) pairs for the page header from the document's header lines.
+
+    The seed writes ``**Series:** 7 (...), **Module:** 7.4 (...), **Position:** ...`` on
+    one line, which the parser keeps whole in ``plan.series``; it is split at its labels here.
+    """
+    facts: list[tuple[str, str]] = []
+    parts = re.split(r",?\s*\*\*([A-Za-z][A-Za-z ]*?):\*\*\s*", plan.series or "")
+    if parts and parts[0].strip():
+        facts.append(("Series", parts[0].strip().rstrip(",")))
+    for label, value in zip(parts[1::2], parts[2::2]):
+        if value.strip():
+            facts.append((label.strip().capitalize(), value.strip().rstrip(",")))
+    for label, value in (("Module", plan.module), ("Position", plan.position)):
+        if value.strip() and not any(k == label for k, _ in facts):
+            facts.append((label, value.strip()))
+    if not any(k == "Position" for k, _ in facts):
+        facts.append(("Position", fallback_position or "–"))
+    order = {"Series": 0, "Module": 1, "Position": 2}
+    return sorted(facts, key=lambda kv: order.get(kv[0], 3))
+
+
+def render_report(data: ReportInput) -> str:
+    """The report page as one HTML string."""
+    plan = data.plan
+    reviews = merge_reviews(plan.reviews, data.json_reviews)
+    rows = finding_rows(reviews, data.verifications)
+    last = reviews[-1] if reviews else None
+    last_verdict = None
+    if last is not None:
+        last_verdict = last.verdict or last.computed_verdict()
+    iterations = []
+    for number, review in zip(_iteration_numbers(reviews), reviews):
+        counts = Counter(f.severity for f in review.findings)
+        verdict = review.verdict or review.computed_verdict()
+        iterations.append(
+            {
+                "number": number,
+                "of": review.of,
+                "date": review.date,
+                "verdict": verdict,
+                "verdict_class": verdict.value.lower().replace(" ", "-"),
+                "computed": review.computed_verdict(),
+                "counts": [(s, counts.get(s, 0)) for s in SEVERITY_ORDER],
+                "written_counts": review.counts,
+                "notes": review.notes,
+            }
+        )
+    sev_counts = Counter(r.severity for r in rows)
+    checklists = [
+        {"c": c, "checked": sum(1 for i in c.items if i.checked), "total": len(c.items)}
+        for c in plan.checklists
+    ]
+    run = run_view(data.run) if data.run is not None else None
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        plan=plan,
+        slug=data.slug,
+        facts=header_facts(plan, data.position),
+        last_verdict=last_verdict,
+        last_verdict_class=last_verdict.value.lower().replace(" ", "-") if last_verdict else "none",
+        prerequisites=_prerequisite_view(plan),
+        gap_count=sum(1 for r in _prerequisite_view(plan) if r["gap"]),
+        checklists=checklists,
+        lesson_html=Markup(mdx_to_html(data.lesson_mdx)) if data.lesson_mdx is not None else None,
+        lesson_source=data.lesson_source,
+        plan_source=data.plan_source,
+        iterations=iterations,
+        rows=rows,
+        severity_counts=[(s, sev_counts.get(s, 0)) for s in SEVERITY_ORDER],
+        status_counts=status_counts(rows),
+        status_rule=STATUS_RULE,
+        run=run,
+        run_present=data.run is not None,
+        run_source=data.run_source,
+    )
+
+
+# ---------------------------------------------------------------- the I/O edge
+
+
+def report_path(project_root: Path, slug: str) -> Path:
+    """The default output: ``<project_root>/reviews/<slug>/report.html``."""
+    return Path(project_root) / "reviews" / slug / "report.html"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read as JSON: {exc}", path=path) from exc
+
+
+def _iteration_jsons(folder: Path) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    if not folder.is_dir():
+        return found
+    for path in folder.glob("iteration-*.json"):
+        m = re.fullmatch(r"iteration-(\d+)\.json", path.name)
+        if m:
+            found[int(m.group(1))] = _read_json(path)
+    return found
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def write_report(slug: str, records_dir: Path, out: Path | None = None) -> Path:
+    """Read the lesson's files, write its report page, return where it went."""
+    from lesson_author.course.tree import CourseTree, project_root, write_atomic
+
+    tree = CourseTree.open(records_dir)
+    location = tree.locate(slug)
+    if not location.plan_path.is_file():
+        raise UserError(
+            f"lesson '{slug}' has no planning document yet (run `author plan {slug}`)",
+            path=location.plan_path,
+        )
+    plan = tree.lesson_plan_at(location.plan_path)
+    root = project_root(records_dir)
+    mdx_path = location.build_dir / f"{slug}.mdx"
+    try:
+        lesson_mdx = mdx_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        lesson_mdx = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read the built lesson: {exc}", path=mdx_path) from exc
+    json_reviews: dict[int, Review] = {}
+    verifications: dict[int, list[Verification]] = {}
+    for number, data in _iteration_jsons(root / "reviews" / slug).items():
+        review, checks = review_from_json(data)
+        if review is not None:
+            json_reviews[number] = review
+        if checks:
+            verifications[number] = checks
+    run_path = root / ".author" / "runs" / f"{slug}.json"
+    run = _read_json(run_path) if run_path.is_file() else None
+    html = render_report(
+        ReportInput(
+            plan=plan,
+            slug=slug,
+            position=location.position_text,
+            lesson_mdx=lesson_mdx,
+            lesson_source=_relative(mdx_path, root),
+            json_reviews=json_reviews,
+            verifications=verifications,
+            run=run,
+            run_source=_relative(run_path, root),
+            plan_source=_relative(location.plan_path, root),
+        )
+    )
+    target = Path(out) if out is not None else report_path(root, slug)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, html)
+    return target
