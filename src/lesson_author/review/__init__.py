@@ -1,0 +1,1 @@
+"""Reviews: merging deterministic and reviewer findings, verdicts, and the review documents."""
