@@ -1,0 +1,172 @@
+"""The ``author`` command line: a thin Typer app.
+
+Each command parses its options, calls one domain function and prints the
+result.  Every command gets the same ``--records`` option (:data:`RecordsOption`)
+and opens its tree with :func:`open_tree`.  The one error boundary is
+:class:`ErrorBoundary`: a :class:`~lesson_author.errors.UserError` (or an OS
+error such as a permission problem) raised anywhere under a command becomes one
+red line on stderr and exit code 2, never a traceback.
+
+Exit codes: 0 ok; 1 the command found something (problems, stale records);
+2 bad input; 3 a lesson that did not reach PASS (``author lesson``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
+import typer
+from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+
+from lesson_author import __version__
+from lesson_author.course.check import check_tree
+from lesson_author.course.records import regenerate, stale_diff
+from lesson_author.course.status import print_status
+from lesson_author.course.tree import CourseTree, find_records_dir, write_atomic
+from lesson_author.errors import UserError
+
+EXIT_FOUND = 1
+EXIT_USAGE = 2
+
+
+def stdout() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+def stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def fail(message: str) -> NoReturn:
+    """Print one red line on stderr and exit 2 (for errors that are no UserError)."""
+    stderr().print(Text(f"error: {message}", style="red"))
+    raise typer.Exit(EXIT_USAGE)
+
+
+class ErrorBoundary(TyperGroup):
+    """The app's group: turns user errors under any command into one line + exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")
+
+
+app = typer.Typer(
+    name="author",
+    cls=ErrorBoundary,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="Plan, build and review course lessons against a course's record files, "
+    "and keep those records true.",
+)
+
+RecordsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--records",
+        help="The records tree (default: [tool.author] records in pyproject.toml, else ./lessons).",
+        show_default=False,
+    ),
+]
+PathArgument = Annotated[
+    Path | None,
+    typer.Argument(help="The records tree; overrides --records.", show_default=False),
+]
+
+
+def open_tree(records: Path | None, path: Path | None = None) -> CourseTree:
+    """The records tree a command works on: PATH > --records > pyproject > ./lessons."""
+    return CourseTree.open(find_records_dir(path if path is not None else records, Path.cwd()))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"author (lesson-author) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Plan, build and review course lessons against a course's record files."""
+
+
+@app.command()
+def check(
+    path: PathArgument = None,
+    records: RecordsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the problems as JSON.")] = False,
+) -> None:
+    """Validate the records tree: print file:line: message per problem; exit 1 if any."""
+    tree = open_tree(records, path)
+    problems = check_tree(tree)
+    if as_json:
+        typer.echo(json.dumps([p.to_json() for p in problems], indent=2, ensure_ascii=False))
+    else:
+        for problem in problems:
+            typer.echo(str(problem))
+        files = len({p.path for p in problems})
+        note = (
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
+            f"file{'s' if files != 1 else ''}"
+            if problems
+            else f"no problems in {len(tree.record_files())} files under {tree.root}"
+        )
+        stderr().print(Text(note, style="red" if problems else "green"))
+    if problems:
+        raise typer.Exit(EXIT_FOUND)
+
+
+@app.command()
+def status(path: PathArgument = None, records: RecordsOption = None) -> None:
+    """Course, series and module progress: built vs planned lessons, last review verdicts."""
+    print_status(open_tree(records, path), stdout())
+
+
+@app.command("records")
+def records_command(
+    path: PathArgument = None,
+    records: RecordsOption = None,
+    check_only: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; print a diff of what is stale, exit 1 if any."
+        ),
+    ] = False,
+) -> None:
+    """Regenerate the derived parts of the records (statuses, counts, review lines)."""
+    tree = open_tree(records, path)
+    if check_only:
+        diff = stale_diff(tree)
+        if diff:
+            sys.stdout.write(diff)
+            stderr().print(
+                Text("records are stale: run `author records` to update them", style="red")
+            )
+            raise typer.Exit(EXIT_FOUND)
+        stderr().print(Text(f"records are up to date ({tree.root})", style="green"))
+        return
+    changes = regenerate(tree)  # every new text is computed before anything is written
+    for target, text in changes.items():
+        write_atomic(target, text)
+        typer.echo(f"updated {target}")
+    if not changes:
+        stderr().print(Text(f"records are up to date ({tree.root})", style="green"))

@@ -1,0 +1,368 @@
+"""Validate a records tree: problems an author should fix, each at ``file:line``.
+
+What is checked (``code`` in brackets):
+
+* a file that cannot be read or parsed (``parse``); the other checks go on without it;
+* a depth cell that names no depth word (``unknown-depth``): concept index rows,
+  and the depth columns of a planning document's Phase 1 and prerequisite tables;
+* a concept index row or per-lesson summary naming a lesson that no series plan
+  or module plan lists (``unknown-lesson``);
+* a lesson planning document whose slug its series plan does not list, or lists
+  under another module, or whose ``**Slug:**`` differs from its file name
+  (``unplanned-lesson``, ``wrong-module``, ``slug-mismatch``);
+* a slug listed twice by the plans (``duplicate-slug``) or not slug-shaped (``bad-slug``);
+* a review whose verdict contradicts its findings (``verdict``) or has none
+  (``missing-verdict``), and Summary counts that disagree with the findings (``counts``).
+
+A series folder without a ``plan.md`` is checked against its module plans'
+lesson sequences instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from lesson_author.course.models import (
+    LessonPlan,
+    ModulePlan,
+    ModuleRecord,
+    SeriesPlan,
+    Severity,
+)
+from lesson_author.course.tree import (
+    LESSONS_DIR,
+    MODULE_DIR,
+    SERIES_DIR,
+    SLUG,
+    CourseTree,
+    lesson_slugs,
+)
+from lesson_author.errors import RecordsError
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int | None
+    message: str
+    code: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
+        return f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: Path, line: int | None, message: str, code: str) -> None:
+        self.problems.append(Problem(path, line, message, code))
+
+    def load(self, path: Path, loader: Callable[[Path], Any]) -> Any | None:
+        try:
+            return loader(path)
+        except RecordsError as exc:
+            self.add(exc.path or path, exc.line, exc.message, "parse")
+            return None
+
+
+def _module_of(path: Path) -> str | None:
+    """``series-7/module-7-4/...`` -> ``"7.4"``."""
+    for part in path.parts:
+        m = MODULE_DIR.fullmatch(part)
+        if m:
+            return f"{int(m.group(1))}.{int(m.group(2))}"
+    return None
+
+
+def _series_of(path: Path) -> str | None:
+    for part in path.parts:
+        m = SERIES_DIR.fullmatch(part)
+        if m:
+            return str(int(m.group(1)))
+    return None
+
+
+PLACEHOLDER = re.compile(r"[-\u2014\u2013\s]*|N/?A", re.IGNORECASE)
+NOT_TAUGHT_WORDS = re.compile(
+    r"\b(MISSING|NONE|ABSENT|ASSUMED|NOT\s+(EXPLICITLY\s+)?(TAUGHT|COVERED|EXPLICIT))\b"
+)
+DEPTHS = "use MENTIONED, INTRODUCED, DEVELOPED, APPLIED or NOT TAUGHT"
+SPLIT_ROW = " (the row has more cells than its header: an unescaped '|' in a cell?)"
+
+
+def depth_cell_ok(raw: str, *, not_taught_words: bool) -> bool:
+    """A depth cell that names no depth word but is still fine: blank, a dash placeholder
+    (``--``, ``-- (mental model)``) and, where the student's actual depth is meant, the
+    words authors use for "not taught" (``MISSING``, ``Not explicitly taught``, ``assumed``)."""
+    text = re.sub(r"\([^)]*\)", " ", raw)
+    text = re.sub(r"[*_`]", "", text).strip()
+    if PLACEHOLDER.fullmatch(text):
+        return True
+    return not_taught_words and NOT_TAUGHT_WORDS.search(text.upper()) is not None
+
+
+def _slug_cell(text: str) -> str | None:
+    bare = text.strip().strip("*").strip().strip("`")
+    if SLUG.fullmatch(bare):
+        return bare
+    m = re.search(r"`([a-z0-9][a-z0-9-]*)`", text)
+    return m.group(1) if m else None
+
+
+def check_tree(tree: CourseTree) -> list[Problem]:
+    """Every problem found in the tree, in course (file) order, then line order."""
+    out = _Collector()
+
+    if tree.course_path.is_file():
+        out.load(tree.course_path, lambda p: tree.course())
+
+    # ---- plans: which lesson lives in which module, by whose word
+    series_plans: dict[str, tuple[Path, SeriesPlan]] = {}
+    module_plans: dict[str, tuple[Path, ModulePlan]] = {}
+    records: dict[str, tuple[Path, ModuleRecord]] = {}
+    lesson_docs: list[tuple[Path, LessonPlan]] = []
+
+    for series in tree.series_numbers():
+        path = tree.series_plan_path(series)
+        if path.is_file():
+            plan = out.load(path, lambda p, s=series: tree.series_plan(s))
+            if plan is not None:
+                series_plans[series] = (path, plan)
+        for module in tree.module_ids(series):
+            for target, getter, store in (
+                (tree.module_plan_path(module), tree.module_plan, module_plans),
+                (tree.record_path(module), tree.module_record, records),
+            ):
+                if target.is_file():
+                    model = out.load(target, lambda p, g=getter, m=module: g(m))
+                    if model is not None:
+                        store[module] = (target, model)
+            lessons = tree.module_dir(module) / LESSONS_DIR
+            if lessons.is_dir():
+                for doc_path in sorted(lessons.glob("*.md")):
+                    doc = out.load(doc_path, tree.lesson_plan_at)
+                    if doc is not None:
+                        lesson_docs.append((doc_path, doc))
+
+    # slug -> (module, path, line) as listed by series plans
+    listed: dict[str, tuple[str, Path, int | None]] = {}
+    for series, (path, plan) in series_plans.items():
+        for ref in plan.lessons:
+            slug = _slug_cell(ref.slug)
+            if slug is None or slug != ref.slug:
+                out.add(
+                    path,
+                    ref.line,
+                    f"lesson slug '{ref.slug}' is not a slug "
+                    "(lowercase letters, digits and hyphens)",
+                    "bad-slug",
+                )
+                if slug is None:
+                    continue
+            if slug in listed:
+                first = listed[slug]
+                out.add(
+                    path,
+                    ref.line,
+                    f"duplicate lesson slug '{slug}' (also listed at {first[1]}:{first[2] or 1})",
+                    "duplicate-slug",
+                )
+                continue
+            listed[slug] = (ref.module, path, ref.line)
+            if ref.module.split(".")[0] != series:
+                out.add(
+                    path,
+                    ref.line,
+                    f"lesson '{slug}' is listed under module {ref.module}, "
+                    f"which is not in series {series}",
+                    "wrong-module",
+                )
+
+    # lessons of series without a plan: their module plans' sequences
+    by_module_plan: dict[str, str] = {}
+    for module, (path, mplan) in module_plans.items():
+        for row in mplan.sequence:
+            slug = _slug_cell(row.lesson)
+            if slug:
+                by_module_plan.setdefault(slug, module)
+        for slug in mplan.topic_allocation:
+            if SLUG.fullmatch(slug):
+                by_module_plan.setdefault(slug, module)
+
+    known = set(listed) | set(by_module_plan)
+
+    # ---- module records
+    for module, (path, record) in records.items():
+        for row in record.concepts:
+            split = bool(row.extra) and row.depth is None
+            if row.depth is None:
+                out.add(
+                    path,
+                    row.line,
+                    f"unknown depth '{row.depth_raw}' for concept "
+                    f"'{_short(row.concept)}' ({DEPTHS})" + (SPLIT_ROW if split else ""),
+                    "unknown-depth",
+                )
+            if split:
+                continue
+            slugs = lesson_slugs(row.lesson)
+            unknown = [s for s in slugs if s not in known]
+            if not slugs or unknown:
+                named = (
+                    f"lesson '{unknown[0]}'" if unknown else f"'{row.lesson}', not a lesson slug,"
+                )
+                out.add(
+                    path,
+                    row.line,
+                    f"concept '{_short(row.concept)}' names {named} which no plan lists",
+                    "unknown-lesson",
+                )
+        for summary in record.summaries:
+            if summary.slug not in known:
+                out.add(
+                    path,
+                    summary.line,
+                    f"per-lesson summary '{summary.slug}' matches no lesson "
+                    "the plans list (name the lesson's slug in its heading)",
+                    "unknown-lesson",
+                )
+
+    # ---- lesson planning documents
+    for path, doc in lesson_docs:
+        _check_lesson_doc(out, path, doc, series_plans, listed, by_module_plan)
+
+    order = {p: i for i, p in enumerate(tree.record_files())}
+    return sorted(
+        out.problems,
+        key=lambda pr: (order.get(pr.path, len(order)), str(pr.path), pr.line or 0),
+    )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_lesson_doc(
+    out: _Collector,
+    path: Path,
+    doc: LessonPlan,
+    series_plans: dict[str, tuple[Path, SeriesPlan]],
+    listed: dict[str, tuple[str, Path, int | None]],
+    by_module_plan: dict[str, str],
+) -> None:
+    stem = path.stem
+    slug = _slug_cell(doc.slug) or doc.slug.strip()
+    if slug and slug != stem:
+        out.add(
+            path,
+            _slug_line(doc),
+            f"**Slug:** '{slug}' differs from the file name '{stem}.md'",
+            "slug-mismatch",
+        )
+    slug = slug or stem
+    series = _series_of(path)
+    module = _module_of(path)
+    if series in series_plans:
+        plan_path, _ = series_plans[series]
+        entry = listed.get(slug)
+        if entry is None:
+            out.add(
+                path,
+                _slug_line(doc),
+                f"lesson '{slug}' is not in its series plan {plan_path}",
+                "unplanned-lesson",
+            )
+        elif module is not None and entry[0] != module:
+            out.add(
+                path,
+                _slug_line(doc),
+                f"lesson '{slug}' is filed under module {module} but "
+                f"{entry[1]}:{entry[2] or 1} lists it under module {entry[0]}",
+                "wrong-module",
+            )
+    elif slug not in by_module_plan and slug not in listed:
+        out.add(
+            path,
+            _slug_line(doc),
+            f"lesson '{slug}' is in no series plan or module plan",
+            "unplanned-lesson",
+        )
+
+    for concept in doc.relevant_concepts:
+        if concept.depth is None and not depth_cell_ok(concept.depth_raw, not_taught_words=True):
+            out.add(
+                path,
+                concept.line,
+                f"unknown depth '{concept.depth_raw}' for concept "
+                f"'{_short(concept.concept)}'" + (SPLIT_ROW if concept.extra else ""),
+                "unknown-depth",
+            )
+    for pre in doc.prerequisites:
+        for raw, value, what in (
+            (pre.required_raw, pre.required, "required"),
+            (pre.actual_raw, pre.actual, "actual"),
+        ):
+            if value is None and not depth_cell_ok(raw, not_taught_words=what == "actual"):
+                out.add(
+                    path,
+                    pre.line,
+                    f"unknown {what} depth '{raw}' for prerequisite "
+                    f"'{_short(pre.concept)}'" + (SPLIT_ROW if pre.extra else ""),
+                    "unknown-depth",
+                )
+                break
+
+    for review in doc.reviews:
+        label = (
+            f"review iteration {review.iteration}"
+            if review.iteration
+            else f"review of {review.date}"
+        )
+        computed = review.computed_verdict()
+        found = {s: sum(1 for f in review.findings if f.severity is s) for s in Severity}
+        if review.verdict is None:
+            out.add(
+                path,
+                review.line,
+                f"{label} has no verdict (its findings give {computed.value})",
+                "missing-verdict",
+            )
+        elif review.verdict is not computed:
+            out.add(
+                path,
+                review.line,
+                f"{label}: verdict {review.verdict.value} contradicts its "
+                f"findings ({_counts(found)} -> {computed.value})",
+                "verdict",
+            )
+        for severity, written in review.counts.items():
+            if written != found[severity]:
+                out.add(
+                    path,
+                    review.line,
+                    f"{label}: Summary says {written} "
+                    f"{severity.value} but {found[severity]} {severity.value} "
+                    f"finding{'s' if found[severity] != 1 else ''} are listed",
+                    "counts",
+                )
+
+
+def _counts(found: dict[Severity, int]) -> str:
+    parts = [f"{found[s]} {s.value}" for s in sorted(found, reverse=True) if found[s]]
+    return " + ".join(parts) if parts else "no findings"
+
+
+def _slug_line(doc: LessonPlan) -> int | None:
+    return doc.line

@@ -1,0 +1,186 @@
+"""What the student knows before a lesson, read from the module records.
+
+The student state is built from **records, not plans**: a concept counts only
+when a module record's concept index says a lesson taught it.  Course order
+(which lessons come before) comes from the series plans (see
+:mod:`lesson_author.course.tree`):
+
+* every module before the lesson's module (module number order) contributes all
+  of its record rows;
+* the lesson's own module contributes the rows of the lessons its plan puts
+  before this one.  Rows of that module naming a lesson the plan does not list
+  are left out (``author check`` reports them).
+
+A row whose Lesson cell names several lessons (``a, b`` or ``a -> b``) counts
+once all of them come before the lesson, and is credited to the last of them;
+this errs towards a recap rather than towards assuming knowledge.  Rows whose
+depth cell names no depth word are skipped (``author check`` reports them).
+
+One concept taught several times keeps its highest depth and the first lesson
+that reached it.  Concepts are matched by their name up to the first
+parenthesis, normalised (``"MMDiT joint attention (concatenate ...)"`` ->
+``"mmdit joint attention"``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lesson_author.course.models import Depth
+from lesson_author.course.tree import CourseTree, lesson_slugs, module_id_key
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "via",
+        "vs",
+        "with",
+        "without",
+    ]
+)
+
+
+def concept_head(name: str) -> str:
+    """The concept's name without its parenthetical detail, normalised for matching."""
+    text = re.sub(r"[*_`]", "", name)
+    text = text.split(" (", 1)[0] if " (" in text else text
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _stem(token: str) -> str:
+    return (
+        token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
+    )
+
+
+def _tokens(text: str) -> set[str]:
+    return {_stem(t) for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in STOPWORDS}
+
+
+@dataclass
+class KnownConcept:
+    """A concept the student has: its highest depth so far and the lesson that reached it."""
+
+    concept: str
+    depth: Depth
+    lesson: str
+    module: str
+    notes: str
+    path: Path
+    line: int | None
+
+    @property
+    def key(self) -> str:
+        return concept_head(self.concept)
+
+
+@dataclass
+class StudentState:
+    """Every concept taught before ``before``, in the order the course taught them."""
+
+    before: str
+    concepts: list[KnownConcept] = field(default_factory=list)
+    lessons: list[str] = field(default_factory=list)
+
+    def by_lesson(self, slug: str) -> list[KnownConcept]:
+        return [c for c in self.concepts if c.lesson == slug]
+
+    def find(self, name: str) -> KnownConcept | None:
+        """The concept best matching ``name``; None when no concept matches well.
+
+        An exact (normalised) name wins.  Otherwise the concept whose name covers
+        the most of the query's words wins (ties: the tighter name, then the
+        deeper concept); a match covering less than half the query is too weak.
+        """
+        head = concept_head(name)
+        for c in self.concepts:
+            if c.key == head:
+                return c
+        query = _tokens(name)
+        if not query:
+            return None
+        best: tuple[float, float, int] | None = None
+        found: KnownConcept | None = None
+        for c in self.concepts:
+            head_tokens = _tokens(c.key)
+            full_tokens = _tokens(c.concept)
+            coverage = max(
+                len(query & head_tokens) / len(query),
+                0.8 * len(query & full_tokens) / len(query),
+            )
+            if coverage < 0.5:
+                continue
+            union = head_tokens | query
+            tightness = len(query & head_tokens) / len(union) if union else 0.0
+            score = (coverage, tightness, c.depth.rank)
+            if best is None or score > best:
+                best, found = score, c
+        return found
+
+    def depth_of(self, name: str) -> Depth:
+        """The depth the student has for ``name`` (``NOT TAUGHT`` when no concept matches)."""
+        found = self.find(name)
+        return found.depth if found is not None else Depth.NOT_TAUGHT
+
+
+def student_state(tree: CourseTree, slug: str) -> StudentState:
+    """Every concept taught before ``slug`` in course order, from the module records."""
+    target = tree.locate(slug)
+    order = tree.lessons_in_order()
+    index = next(i for i, loc in enumerate(order) if loc.slug == slug)
+    earlier_same_module = {loc.slug for loc in order[:index] if loc.module == target.module}
+    lesson_rank = {loc.slug: i for i, loc in enumerate(order)}
+
+    modules = [m for m in tree.planned_modules() if module_id_key(m) < module_id_key(target.module)]
+    modules.append(target.module)
+
+    best: dict[str, KnownConcept] = {}
+    first_seen: dict[str, int] = {}
+    for module in modules:
+        record = tree.module_record(module)
+        if record is None:
+            continue
+        path = tree.record_path(module)
+        for row in record.concepts:
+            slugs = lesson_slugs(row.lesson)
+            if row.depth is None or not slugs:
+                continue
+            if module == target.module and not all(s in earlier_same_module for s in slugs):
+                continue
+            # a row naming several lessons was reached by the last of them in course order
+            lesson = max(slugs, key=lambda s: lesson_rank.get(s, -1))
+            known = KnownConcept(
+                concept=row.concept,
+                depth=row.depth,
+                lesson=lesson,
+                module=module,
+                notes=row.notes,
+                path=path,
+                line=row.line,
+            )
+            key = known.key
+            first_seen.setdefault(key, len(first_seen))
+            current = best.get(key)
+            if current is None or known.depth > current.depth:
+                best[key] = known
+
+    concepts = sorted(best.values(), key=lambda c: first_seen[c.key])
+    lessons = [loc.slug for loc in order[:index]]
+    return StudentState(before=slug, concepts=concepts, lessons=lessons)

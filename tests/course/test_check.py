@@ -1,0 +1,161 @@
+"""``check_tree``: each kind of problem, reported at file:line, on the seed tree and the corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lesson_author.course.check import Problem, check_tree
+from lesson_author.course.tree import CourseTree
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SEEDS = SHARED / "seeds"
+CORPUS = SHARED / "corpus" / "courseai-records"
+EXAMPLE = Path(__file__).resolve().parents[2] / "lessons"
+
+SMALL = {
+    "7.1": ["controlnet", "controlnet-in-practice", "ip-adapter"],
+    "7.2": ["score-functions-and-sdes", "flow-matching"],
+    "7.3": ["consistency-models", "latent-consistency-and-turbo", "the-speed-landscape"],
+}
+
+
+def seed(number: str) -> Path:
+    return next(SEEDS.glob(f"{number}_*.txt"))
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> CourseTree:
+    """The seeds as a tree (record after z-image) plus small hand-made records for 7.1-7.3."""
+    if not SEEDS.is_dir():
+        pytest.skip(f"needs ../shared/seeds ({SEEDS} is absent)")
+    root = tmp_path / "records"
+    module = root / "series-7" / "module-7-4"
+    (module / "lessons").mkdir(parents=True)
+    shutil.copy(seed("003"), root / "series-7" / "plan.md")
+    shutil.copy(seed("000"), module / "plan.md")
+    shutil.copy(seed("001"), module / "record.md")
+    shutil.copy(seed("004"), module / "lessons" / "z-image.md")
+    for mod, slugs in SMALL.items():
+        folder = root / "series-7" / f"module-{mod.replace('.', '-')}"
+        folder.mkdir()
+        rows = "".join(f"| Idea of {s} | DEVELOPED | {s} | |\n" for s in slugs)
+        (folder / "record.md").write_text(
+            f"# Module {mod}: Test -- Record\n\n**Status:** Complete ({len(slugs)} of {len(slugs)} lessons built)\n\n"
+            "## Concept Index\n\n| Concept | Depth | Lesson | Notes |\n|---|---|---|---|\n" + rows
+        )
+    return CourseTree.open(root)
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> int:
+    """Replace ``old`` once; return the 1-based line it was on."""
+    text = path.read_text()
+    assert old in text, old
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, count))
+    return line
+
+
+def only(problems: list[Problem], code: str) -> list[Problem]:
+    return [p for p in problems if p.code == code]
+
+
+def test_the_seed_tree_is_clean(tree: CourseTree) -> None:
+    assert check_tree(tree) == []
+
+
+def test_unknown_depth_word(tree: CourseTree) -> None:
+    path = tree.record_path("7.4")
+    line = edit(path, "| DEVELOPED | sdxl |", "| DEEP-ISH | sdxl |")
+    [problem] = check_tree(tree)
+    assert (problem.path, problem.line, problem.code) == (path, line, "unknown-depth")
+    assert "unknown depth 'DEEP-ISH'" in problem.message
+    assert str(problem).startswith(f"{path}:{line}: unknown depth")
+
+
+def test_concept_row_naming_an_unplanned_lesson(tree: CourseTree) -> None:
+    path = tree.record_path("7.4")
+    line = edit(path, "| INTRODUCED | sdxl |", "| INTRODUCED | sdxl-extras |")
+    [problem] = check_tree(tree)
+    assert (problem.line, problem.code) == (line, "unknown-lesson")
+    assert "names lesson 'sdxl-extras' which no plan lists" in problem.message
+
+
+def test_lesson_document_missing_from_its_series_plan(tree: CourseTree) -> None:
+    doc = tree.module_dir("7.4") / "lessons" / "z-image-2.md"
+    doc.write_text(seed("004").read_text().replace("**Slug:** `z-image`", "**Slug:** `z-image-2`"))
+    problems = check_tree(tree)
+    assert [(p.path, p.code) for p in problems] == [(doc, "unplanned-lesson")]
+    assert "not in its series plan" in problems[0].message
+
+
+def test_slug_differing_from_the_file_name(tree: CourseTree) -> None:
+    doc = tree.module_dir("7.4") / "lessons" / "z-image.md"
+    edit(doc, "**Slug:** `z-image`", "**Slug:** `zimage`")
+    codes = [p.code for p in check_tree(tree)]
+    assert "slug-mismatch" in codes
+
+
+def test_duplicate_slug_in_the_series_plan(tree: CourseTree) -> None:
+    plan = tree.series_plan_path("7")
+    line = edit(plan, "| 12 | z-image |", "| 12 | sdxl |")
+    problems = only(check_tree(tree), "duplicate-slug")
+    assert [(p.path, p.line) for p in problems] == [(plan, line)]
+    assert "duplicate lesson slug 'sdxl'" in problems[0].message
+
+
+def test_verdict_contradicting_findings(tree: CourseTree) -> None:
+    doc = tree.module_dir("7.4") / "lessons" / "z-image.md"
+    edit(doc, "### Verdict: MAJOR REVISION", "### Verdict: PASS")
+    [problem] = check_tree(tree)
+    assert problem.code == "verdict" and problem.path == doc
+    assert (
+        "verdict PASS contradicts its findings (1 CRITICAL + 3 IMPROVEMENT + 2 POLISH -> MAJOR REVISION)"
+        in problem.message
+    )
+    assert "## Review" in doc.read_text().splitlines()[problem.line - 1]
+
+
+def test_summary_counts_disagreeing_with_findings(tree: CourseTree) -> None:
+    doc = tree.module_dir("7.4") / "lessons" / "z-image.md"
+    edit(doc, "- Improvement: 3", "- Improvement: 2")
+    [problem] = check_tree(tree)
+    assert problem.code == "counts"
+    assert "Summary says 2 IMPROVEMENT but 3 IMPROVEMENT findings are listed" in problem.message
+
+
+def test_unreadable_file_is_a_problem_and_the_rest_is_still_checked(tree: CourseTree) -> None:
+    bad = tree.record_path("7.1")
+    bad.write_bytes(b"# Module 7.1 \xff\xfe broken\n")
+    doc = tree.module_dir("7.4") / "lessons" / "z-image.md"
+    edit(doc, "### Verdict: MAJOR REVISION", "### Verdict: PASS")
+    problems = check_tree(tree)
+    assert {p.code for p in problems} == {"parse", "verdict"}
+    parse_problem = only(problems, "parse")[0]
+    assert parse_problem.path == bad and "\n" not in parse_problem.message
+
+
+def test_problems_serialise_for_json(tree: CourseTree) -> None:
+    path = tree.record_path("7.4")
+    edit(path, "| DEVELOPED | sdxl |", "| DEEP | sdxl |")
+    data = check_tree(tree)[0].to_json()
+    assert set(data) == {"path", "line", "message", "code"} and data["path"] == str(path)
+
+
+def test_corpus_check_runs_and_reports_real_problems_only_at_real_lines(tmp_path: Path) -> None:
+    if not CORPUS.is_dir():
+        pytest.skip(f"needs ../shared/corpus ({CORPUS} is absent)")
+    problems = check_tree(CourseTree.open(CORPUS))
+    assert not only(problems, "parse"), [str(p) for p in only(problems, "parse")]
+    for p in problems:
+        assert p.path.is_file() and p.path.is_relative_to(CORPUS)
+        if p.line is not None:
+            assert 1 <= p.line <= len(p.path.read_text().splitlines())
+
+
+def test_example_course_is_clean() -> None:
+    if not (EXAMPLE / "series-7" / "plan.md").is_file():
+        pytest.skip("the example course in lessons/ is not there yet")
+    assert [str(p) for p in check_tree(CourseTree.open(EXAMPLE))] == []

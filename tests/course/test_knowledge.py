@@ -1,0 +1,133 @@
+"""Student state before a lesson: concepts with their highest depth, from the module records."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lesson_author.course.knowledge import concept_head, student_state
+from lesson_author.course.models import Depth
+from lesson_author.course.tree import CourseTree, module_id_key
+from lesson_author.errors import UserError
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SEEDS = SHARED / "seeds"
+CORPUS = SHARED / "corpus" / "courseai-records"
+EXAMPLE = Path(__file__).resolve().parents[2] / "lessons"
+
+
+@pytest.fixture(scope="module")
+def corpus_before_z_image(tmp_path_factory: pytest.TempPathFactory) -> CourseTree:
+    """A copy of the corpus as it stood before z-image: module 7.4's record is seed 002
+    (3 lessons recorded) and z-image has no planning document yet."""
+    if not CORPUS.is_dir() or not SEEDS.is_dir():
+        pytest.skip(f"needs ../shared ({SHARED} is absent)")
+    root = tmp_path_factory.mktemp("corpus") / "records"
+    shutil.copytree(CORPUS, root)
+    module = root / "series-7" / "module-7-4"
+    shutil.copy(next(SEEDS.glob("002_*.txt")), module / "record.md")
+    (module / "lessons" / "z-image.md").unlink()
+    return CourseTree.open(root)
+
+
+def test_state_before_z_image_has_module_7_4_concepts(corpus_before_z_image: CourseTree) -> None:
+    state = student_state(corpus_before_z_image, "z-image")
+    expected = {
+        "MMDiT joint attention": (Depth.DEVELOPED, "sd3-and-flux"),
+        "adaLN-Zero conditioning": (Depth.DEVELOPED, "diffusion-transformers"),
+        "T5-XXL": (Depth.INTRODUCED, "sd3-and-flux"),
+        "Patchify operation": (Depth.DEVELOPED, "diffusion-transformers"),
+        "Dual text encoders": (Depth.DEVELOPED, "sdxl"),
+    }
+    for name, (depth, lesson) in expected.items():
+        found = state.find(name)
+        assert found is not None, name
+        assert (found.depth, found.lesson, found.module) == (depth, lesson, "7.4"), name
+        assert found.path.name == "record.md" and found.line
+
+
+def test_state_before_z_image_has_earlier_modules(corpus_before_z_image: CourseTree) -> None:
+    state = student_state(corpus_before_z_image, "z-image")
+    flow = state.find("Conditional flow matching")
+    assert flow is not None and flow.lesson == "flow-matching" and flow.module == "7.2"
+    assert flow.depth >= Depth.DEVELOPED
+    assert state.find("consistency models") is not None
+    assert state.by_lesson("consistency-models") and state.by_lesson("latent-consistency-and-turbo")
+    clip = state.find("CLIP")
+    assert clip is not None and clip.module == "6.3"
+    assert {c.module for c in state.concepts} >= {"1.1", "4.2", "6.3", "7.2", "7.3", "7.4"}
+    # lessons before, in course order
+    assert state.lessons[0] == "what-is-learning" and state.lessons[-1] == "sd3-and-flux"
+    assert "z-image" not in state.lessons
+
+
+def test_state_holds_nothing_from_the_lesson_itself_or_later(
+    corpus_before_z_image: CourseTree,
+) -> None:
+    state = student_state(corpus_before_z_image, "sd3-and-flux")
+    assert state.by_lesson("sd3-and-flux") == []
+    assert (
+        state.find("MMDiT joint attention") is None
+        or state.find("MMDiT joint attention").lesson != "sd3-and-flux"
+    )
+    assert state.by_lesson("diffusion-transformers")
+    assert all(
+        c.module != "7.4" or c.lesson in {"sdxl", "diffusion-transformers"} for c in state.concepts
+    )
+
+
+def test_state_comes_from_records_not_plans(corpus_before_z_image: CourseTree) -> None:
+    """The series plan describes z-image's S3-DiT, but no record has taught it yet."""
+    state = student_state(corpus_before_z_image, "z-image")
+    assert state.find("S3-DiT single-stream architecture") is None
+    assert state.depth_of("Decoupled-DMD distillation") is Depth.NOT_TAUGHT
+
+
+def test_highest_depth_wins_and_keeps_the_lesson_that_reached_it(
+    corpus_before_z_image: CourseTree,
+) -> None:
+    state = student_state(corpus_before_z_image, "z-image")
+    keys = [c.key for c in state.concepts]
+    assert len(keys) == len(set(keys))
+    # a concept taught again later keeps the highest depth reached
+    by_key: dict[str, Depth] = {}
+    for module in corpus_before_z_image.planned_modules():
+        record = corpus_before_z_image.module_record(module)
+        if record is None or module_id_key(module) > (7, 4):
+            continue
+        for row in record.concepts:
+            if row.depth is not None and (module != "7.4" or row.lesson != "z-image"):
+                key = concept_head(row.concept)
+                by_key[key] = max(by_key.get(key, Depth.NOT_TAUGHT), row.depth)
+    for c in state.concepts:
+        assert c.depth == by_key[c.key], c.concept
+
+
+def test_find_is_none_for_weak_matches(corpus_before_z_image: CourseTree) -> None:
+    state = student_state(corpus_before_z_image, "z-image")
+    assert state.find("quantum chromodynamics lattice") is None
+    assert state.find("") is None
+
+
+def test_unknown_slug(corpus_before_z_image: CourseTree) -> None:
+    with pytest.raises(UserError, match="unknown lesson slug 'nope'"):
+        student_state(corpus_before_z_image, "nope")
+
+
+def test_concept_head_normalises() -> None:
+    assert (
+        concept_head("**MMDiT joint attention** (concatenate text + image)")
+        == "mmdit joint attention"
+    )
+    assert concept_head("adaLN-Zero conditioning") == "adaln zero conditioning"
+
+
+def test_example_course_state_before_z_image() -> None:
+    if not (EXAMPLE / "series-7" / "plan.md").is_file():
+        pytest.skip("the example course in lessons/ is not there yet")
+    state = student_state(CourseTree.open(EXAMPLE), "z-image")
+    modules = {c.module for c in state.concepts}
+    assert "7.4" in modules and len(modules) >= 3
+    assert all(c.lesson != "z-image" for c in state.concepts)
