@@ -1,0 +1,196 @@
+"""Where a review is written: the planning document and ``reviews/<slug>/``.
+
+* The planning document grows a ``## Review -- DATE (Iteration N/M)`` section
+  per iteration, before ``## Checklists`` (the seed's layout).  It is done on
+  the models: parse, put the review in ``plan.reviews``, render.  Writing
+  iteration N replaces any review numbered N or later (a restarted run
+  rewrites its iterations instead of appending duplicates).
+* ``reviews/<slug>/iteration-N.md`` holds the same section text;
+  ``iteration-N.json`` holds the review for tools, with each finding's source
+  (``deterministic`` or ``reviewer``) and, from iteration 2, whether each
+  earlier finding is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from lesson_author.checks.review_checks import is_deterministic
+from lesson_author.course.models import Finding, LessonPlan, Review, Severity, Verdict
+from lesson_author.course.tree import write_atomic
+from lesson_author.review.findings import FixStatus
+
+REVIEWS_DIR = "reviews"
+_ITERATION_FILE = re.compile(r"iteration-(\d+)\.(md|json)$")
+
+
+def with_review(plan: LessonPlan, review: Review) -> LessonPlan:
+    """``plan`` with ``review`` as its last review; reviews numbered ``review.iteration`` or later go."""
+    n = review.iteration or len(plan.reviews) + 1
+    kept = [r for r in plan.reviews if (r.iteration or 0) < n]
+    return plan.model_copy(update={"reviews": [*kept, review]})
+
+
+def append_review_to_plan(plan_path: Path, review: Review) -> LessonPlan:
+    """Write ``review`` into the planning document at ``plan_path``; the updated plan."""
+    from lesson_author.course.parse import parse_lesson_plan, read_text
+    from lesson_author.course.render import render_lesson_plan
+
+    plan = parse_lesson_plan(read_text(plan_path), plan_path)
+    updated = with_review(plan, review)
+    write_atomic(plan_path, render_lesson_plan(updated))
+    return updated
+
+
+# ---------------------------------------------------------------- reviews/<slug>/
+
+
+class FindingEntry(BaseModel):
+    severity: Severity
+    title: str
+    location: str = ""
+    issue: str = ""
+    student_impact: str = ""
+    suggested_fix: str = ""
+    source: str = Field(description="'deterministic' or 'reviewer'")
+
+
+class VerificationEntry(BaseModel):
+    severity: Severity
+    title: str
+    fixed: bool
+    how: str
+    note: str = ""
+
+
+class ReviewFile(BaseModel):
+    """``reviews/<slug>/iteration-N.json``."""
+
+    slug: str
+    date: str
+    iteration: int
+    of: int
+    verdict: Verdict
+    counts: dict[str, int]
+    findings: list[FindingEntry] = Field(default_factory=list)
+    verification: list[VerificationEntry] = Field(default_factory=list)
+    notes: str = ""
+
+    def review(self) -> Review:
+        return Review(
+            date=self.date,
+            iteration=self.iteration,
+            of=self.of,
+            counts={Severity(k): v for k, v in self.counts.items()},
+            verdict=self.verdict,
+            findings=[Finding(**f.model_dump(exclude={"source"})) for f in self.findings],
+            notes=self.notes,
+        )
+
+
+def review_file(slug: str, review: Review, statuses: Sequence[FixStatus] = ()) -> ReviewFile:
+    return ReviewFile(
+        slug=slug,
+        date=review.date,
+        iteration=review.iteration or 1,
+        of=review.of or 3,
+        verdict=review.verdict or review.computed_verdict(),
+        counts={s.value: int(review.counts.get(s, 0)) for s in Severity.__members__.values()},
+        findings=[
+            FindingEntry(
+                **f.model_dump(exclude={"line"}),
+                source="deterministic" if is_deterministic(f) else "reviewer",
+            )
+            for f in review.findings
+        ],
+        verification=[
+            VerificationEntry(
+                severity=s.finding.severity,
+                title=s.finding.title,
+                fixed=s.fixed,
+                how=s.how,
+                note=s.note,
+            )
+            for s in statuses
+        ],
+        notes=review.notes,
+    )
+
+
+def reviews_dir(project_root: Path, slug: str) -> Path:
+    return Path(project_root) / REVIEWS_DIR / slug
+
+
+def write_review_files(
+    project_root: Path, slug: str, review: Review, statuses: Sequence[FixStatus] = ()
+) -> list[Path]:
+    """Write ``iteration-N.md`` and ``.json``; remove files of later iterations. The paths written."""
+    from lesson_author.course.render import render_review
+
+    folder = reviews_dir(project_root, slug)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = review.iteration or 1
+    for old in folder.iterdir():
+        m = _ITERATION_FILE.fullmatch(old.name)
+        if m and int(m.group(1)) > n:
+            old.unlink()
+    md = folder / f"iteration-{n}.md"
+    js = folder / f"iteration-{n}.json"
+    write_atomic(md, render_review(review).rstrip("\n") + "\n")
+    data = review_file(slug, review, statuses).model_dump(mode="json")
+    write_atomic(js, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return [md, js]
+
+
+def load_review_files(project_root: Path, slug: str) -> list[ReviewFile]:
+    """Every ``iteration-N.json`` of the lesson, in iteration order (unreadable files skipped)."""
+    folder = reviews_dir(project_root, slug)
+    if not folder.is_dir():
+        return []
+    found: list[tuple[int, ReviewFile]] = []
+    for path in folder.glob("iteration-*.json"):
+        m = _ITERATION_FILE.fullmatch(path.name)
+        if not m:
+            continue
+        try:
+            found.append(
+                (int(m.group(1)), ReviewFile.model_validate_json(path.read_text(encoding="utf-8")))
+            )
+        except (OSError, ValueError):
+            continue
+    return [f for _, f in sorted(found, key=lambda x: x[0])]
+
+
+def finding_rows(files: Sequence[ReviewFile]) -> list[dict[str, Any]]:
+    """One row per finding of every iteration with its status now: ``open`` (the latest
+    iteration reports it, or a later verification says it is not fixed and nothing later
+    reports it again), ``fixed in N``, or ``reported again in N``."""
+    rows = []
+    for index, file in enumerate(files):
+        later = files[index + 1] if index + 1 < len(files) else None
+        for f in file.findings:
+            status = "open"
+            if later is not None:
+                match = next(
+                    (
+                        v
+                        for v in later.verification
+                        if v.title == f.title and v.severity == f.severity
+                    ),
+                    None,
+                )
+                again = any(g.title == f.title for g in later.findings)
+                if again:
+                    status = f"reported again in {later.iteration}"
+                elif match is None or match.fixed:
+                    status = f"fixed in {later.iteration}"
+            rows.append(
+                {"iteration": file.iteration, "status": status, **f.model_dump(mode="json")}
+            )
+    return rows
