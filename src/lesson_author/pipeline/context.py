@@ -80,6 +80,7 @@ class RunContext:
     force: bool = False
     prompts: jinja2.Environment = field(default_factory=prompt_environment)
     records_dir: Path | None = None
+    candidate_tokens: int | None = None  # orient's candidate-row budget; None: the default
     _node_usage: dict[str, list[Usage]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

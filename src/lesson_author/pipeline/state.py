@@ -120,6 +120,9 @@ class DesignOutcome(BaseModel):
     misleading_analogies: str = ""
     scope: str = ""
     outline: list[OutlineSection] = Field(default_factory=list)
+    replies: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="the model's replies by task, reused when only some are redone"
+    )
 
 
 class PlanCheck(BaseModel):
@@ -130,6 +133,7 @@ class PlanCheck(BaseModel):
     passed: bool
     detail: str = ""
     owner: str = Field(description="the node whose output this item judges")
+    task: str = Field(default="", description="the part of the owner's work it judges")
 
 
 class NodeUsage(BaseModel):

@@ -1,0 +1,214 @@
+"""Run the plan graph for one lesson: set up, resume or start, report.
+
+``run_plan`` is what ``author plan SLUG`` calls. A thread whose last run did
+not finish is resumed at its first unfinished node (finished nodes and their
+model calls are not repeated); a finished thread, or ``restart=True``, starts
+over. A provider failure or Ctrl-C stops the run with a :class:`RunStopped`
+that says where it stopped and how to continue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lesson_author.course.tree import CourseTree, project_root, validate_slug
+from lesson_author.errors import UserError
+from lesson_author.llm.base import Provider
+from lesson_author.llm.config import LLMConfig
+from lesson_author.llm.errors import LLMError
+from lesson_author.llm.usage import UsageLog
+
+from .context import RunContext, no_progress
+from .graph import (
+    build_graph,
+    checkpoint_path,
+    clear_thread,
+    close_checkpointer,
+    open_checkpointer,
+    thread_config,
+    thread_id,
+)
+from .orient import candidate_budget
+from .progress import ProgressEvent
+from .state import LessonState, NodeUsage, PlanCheck
+
+
+class RunStopped(UserError):
+    """The run stopped before its end (provider failure, Ctrl-C); it can be resumed."""
+
+    exit_code = 1
+
+
+@dataclass
+class RunResult:
+    """What a plan run did: files written, checks, time and tokens per node."""
+
+    slug: str
+    status: str
+    plan_path: str | None
+    written: list[str]
+    resumed_at: str | None
+    nodes: list[NodeUsage]
+    checks: list[PlanCheck]
+    notes: list[str]
+    usage: UsageLog
+    elapsed_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unchecked(self) -> list[PlanCheck]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "status": self.status,
+            "plan_path": self.plan_path,
+            "written": self.written,
+            "resumed_at": self.resumed_at,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "nodes": [n.model_dump() for n in self.nodes],
+            "checks": [c.model_dump() for c in self.checks],
+            "notes": self.notes,
+            "usage": self.usage.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _provider(config: LLMConfig | Provider) -> Provider:
+    if isinstance(config, LLMConfig):
+        from lesson_author.llm.factory import make_provider
+
+        return make_provider(config)
+    return config
+
+
+def _usage_log(config: LLMConfig | Provider) -> UsageLog:
+    if isinstance(config, LLMConfig):
+        return UsageLog(price_in=config.price_in, price_out=config.price_out)
+    return UsageLog()
+
+
+def make_run_context(
+    slug: str,
+    *,
+    records_dir: Path,
+    config: LLMConfig | Provider,
+    force: bool = False,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    today: str | None = None,
+    max_iterations: int = 3,
+) -> RunContext:
+    """Locate the lesson and gather what its nodes need."""
+    validate_slug(slug)
+    records_dir = Path(records_dir)
+    window = None
+    if isinstance(config, LLMConfig) and config.resolved_provider == "local":
+        window = config.n_ctx
+    tree = CourseTree.open(records_dir)
+    location = tree.locate(slug)
+    return RunContext(
+        tree=tree,
+        location=location,
+        provider=_provider(config),
+        project_root=project_root(records_dir),
+        usage_log=_usage_log(config),
+        today=today or date.today().isoformat(),
+        max_iterations=max_iterations,
+        progress=progress or no_progress,
+        force=force,
+        records_dir=records_dir.resolve(),
+        candidate_tokens=candidate_budget(window),
+    )
+
+
+def run_graph(
+    run: RunContext,
+    *,
+    kind: str = "plan",
+    through: str = "plan",
+    restart: bool = False,
+    checkpointer: Any = None,
+    interrupt_after: list[str] | None = None,
+) -> tuple[LessonState, str | None, float]:
+    """Invoke (or resume) the graph for run.location; (final state, node resumed at, seconds).
+
+    Shared by the plan and lesson commands: `kind` keeps their threads apart.
+    """
+    import time
+
+    own_saver = checkpointer is None
+    saver = checkpointer or open_checkpointer(checkpoint_path(run.project_root))
+    started = time.perf_counter()
+    try:
+        graph = build_graph(run, through=through, checkpointer=saver, interrupt_after=interrupt_after)
+        assert run.records_dir is not None
+        thread = thread_id(run.records_dir, run.location.slug, kind)
+        config = thread_config(thread)
+        if restart:
+            clear_thread(saver, thread)
+        snapshot = graph.get_state(config)
+        resumed_at: str | None = None
+        if snapshot.next:
+            resumed_at = snapshot.next[0]
+            run.progress(ProgressEvent("resume", resumed_at, message=f"resuming at {resumed_at} (finished steps are kept)"))
+            payload: LessonState | None = None
+        else:
+            if snapshot.values:
+                clear_thread(saver, thread)  # the last run finished: start a new one
+            payload = LessonState(slug=run.location.slug, kind=kind)
+        try:
+            values = graph.invoke(payload, config)
+        except (LLMError, KeyboardInterrupt) as exc:
+            where = graph.get_state(config).next
+            node = where[0] if where else "?"
+            cause = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            raise RunStopped(
+                f"stopped at {node}: {cause}. Run `author {kind} {run.location.slug}` again to "
+                f"resume at {node} (finished steps are kept), or add --restart to start over"
+            ) from exc
+        state = LessonState.model_validate(values)
+        return state, resumed_at, time.perf_counter() - started
+    finally:
+        if own_saver:
+            close_checkpointer(saver)
+
+
+def run_plan(
+    slug: str,
+    *,
+    records_dir: Path,
+    config: LLMConfig | Provider,
+    restart: bool = False,
+    force: bool = False,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    today: str | None = None,
+    checkpointer: Any = None,
+) -> RunResult:
+    """Plan `slug`: load -> orient -> analyze -> design -> plan_checks -> write_plan."""
+    run = make_run_context(
+        slug, records_dir=records_dir, config=config, force=force, progress=progress, today=today
+    )
+    state, resumed_at, elapsed = run_graph(
+        run, kind="plan", through="plan", restart=restart, checkpointer=checkpointer
+    )
+    written = [state.plan_path] if state.plan_path else []
+    return RunResult(
+        slug=slug,
+        status=state.status,
+        plan_path=state.plan_path,
+        written=written,
+        resumed_at=resumed_at,
+        nodes=list(state.usage),
+        checks=list(state.plan_checks),
+        notes=list(state.notes),
+        usage=run.usage_log,
+        elapsed_s=elapsed,
+    )

@@ -1,0 +1,197 @@
+"""The plan graph's control flow, with a scripted provider: order, resume, reroute, output."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lesson_author.course.parse import parse_lesson_plan
+from lesson_author.llm.errors import LLMError
+from lesson_author.llm.scripted import ScriptedProvider
+from lesson_author.pipeline import schemas
+from lesson_author.pipeline.run import RunStopped, run_plan
+
+EXAMPLE_COURSE = Path(__file__).resolve().parents[2] / "lessons"
+SLUG = "z-image"
+TODAY = "2026-03-01"
+
+
+def orient_reply() -> dict[str, Any]:
+    return {
+        "relevant": [
+            {"id": 1, "note": "The single-stream design removes the dual-stream split this row describes."},
+            {"id": 2, "note": "The per-modality projections are what single-stream shares."},
+            {"id": 3, "note": "Same block structure; the lesson changes only what is shared."},
+            {"id": 999, "note": "An id the candidate list does not have: must be dropped."},
+        ],
+        "missing": ["Distribution Matching Distillation (DMD)"],
+        "mental_models": [
+            {"name": "One room, one conversation", "use": "Single-stream is the extreme version: one set of weights for every token."},
+        ],
+        "not_covered": [
+            {"topic": "Single-stream transformers", "detail": "Only mentioned for Flux; this lesson develops the design choice."},
+        ],
+        "readiness": "The student has every building block at DEVELOPED depth except distribution matching distillation, a small gap closed by one subsection.",
+    }
+
+
+def analyze_reply() -> dict[str, Any]:
+    return {
+        "target_concept": "This lesson teaches the student to explain how a single-stream transformer shares projections across modalities and how distribution matching distillation plus RL post-training exceed the teacher.",
+        "prerequisites": [
+            {"concept": "MMDiT joint attention", "required": "DEVELOPED", "reasoning": "Single-stream is defined against it."},
+            {"concept": "adaLN-Zero conditioning", "required": "DEVELOPED", "reasoning": "The block keeps adaptive norm conditioning."},
+            {"concept": "Flow matching", "required": "DEVELOPED", "reasoning": "The model trains with flow matching."},
+            {"concept": "DMD (Distribution Matching Distillation)", "required": "INTRODUCED", "reasoning": "Decoupled-DMD refines it."},
+        ],
+    }
+
+
+def gap_reply() -> dict[str, Any]:
+    return {
+        "gaps": [
+            {
+                "gap": 1,
+                "size": "Small",
+                "size_reason": "The student knows two other distillation methods.",
+                "resolution": "A short dedicated subsection before Decoupled-DMD: the problem first, then the two losses, compared with consistency distillation.",
+            }
+        ]
+    }
+
+
+def misconception_reply(repeat: bool = False) -> dict[str, Any]:
+    items = [
+        {
+            "misconception": "Single-stream means no modality awareness",
+            "why": "The previous lesson said text and image need separate projections.",
+            "negative_example": "Refiner layers process each modality before the shared blocks, so awareness moves upfront.",
+            "where": "When the single-stream block is introduced.",
+        },
+        {
+            "misconception": "A distilled student can never beat its teacher",
+            "why": "Distillation was taught as copying the teacher in fewer steps.",
+            "negative_example": "With a reward signal the student is pushed past the teacher while distillation keeps it realistic.",
+            "where": "When RL post-training is introduced.",
+        },
+        {
+            "misconception": "An LLM text encoder chats with the image model",
+            "why": "The student knows LLMs as chat models.",
+            "negative_example": "The encoder runs once and returns embeddings; no text is generated during sampling.",
+            "where": "When the text encoder is introduced.",
+        },
+    ]
+    if repeat:
+        items = [items[0], dict(items[0]), dict(items[0])]
+    return {"misconceptions": items}
+
+
+def example_reply() -> dict[str, Any]:
+    return {
+        "positive": [
+            {"title": "Parameter count", "description": "Count projection and FFN weights for a dual-stream and a single-stream block at d_model 3840.", "purpose": "Makes the efficiency claim concrete with numbers.", "why": "The student is used to tracing shapes and counts."},
+            {"title": "3D RoPE trace", "description": "Assign temporal and spatial rotary indices to one text token and one image patch.", "purpose": "Shows how one position scheme serves two modalities.", "why": "Extends the rotary embedding the student knows."},
+        ],
+        "negative": [
+            {"title": "No refiner layers", "description": "Push raw text and image embeddings through one shared projection and watch the mismatch.", "purpose": "Shows why the refiner layers are needed.", "why": "Connects to the naive concatenation failure from the previous lesson."},
+        ],
+    }
+
+
+def design_reply() -> dict[str, Any]:
+    return {
+        "narrative_arc": "The previous lesson ended with a converged architecture: a transformer backbone, flow matching and joint attention. This lesson asks what comes after convergence. Z-Image keeps the same building blocks but shares one stream of weights across modalities, replaces three text encoders with one LLM, and uses distillation with reinforcement learning to pass its teacher. The student reads the design the way a researcher reads a paper, naming each building block.",
+        "load": "BUILD",
+        "load_reason": "Each new idea extends a concept the student has at DEVELOPED depth.",
+        "new_concepts": [
+            {"name": "Single-stream transformer block", "delta": "One set of projections and one FFN for all tokens, after refiner layers.", "connects_to": "MMDiT joint attention", "how": "Contrast per-modality weights at every layer with shared weights after a short refiner."},
+            {"name": "Decoupled-DMD", "delta": "Distillation split into a quality push and a stability regularizer with separate noise levels.", "connects_to": "Consistency distillation", "how": "A third distillation approach next to consistency and adversarial distillation."},
+            {"name": "DMDR", "delta": "Distillation as a regularizer for RL post-training.", "connects_to": "DPO as preference optimization without a separate reward model", "how": "The same preference training, now on images."},
+        ],
+        "modalities": [
+            {"kind": "Concrete example", "what": "Parameter counts for both block types at the real width.", "why": "Numbers make the efficiency argument checkable."},
+            {"kind": "Visual", "what": "Side by side diagram of a dual-stream and a single-stream block.", "why": "Shows the simplification at a glance."},
+            {"kind": "Verbal/Analogy", "what": "Translate once, then speak together.", "why": "Names where modality processing moved."},
+        ],
+        "load_appropriate": "BUILD after BUILD suits the last lesson of the module: integration, not new mechanisms.",
+    }
+
+
+def scope_reply() -> dict[str, Any]:
+    return {
+        "extend": [{"analogy": "Shared listening, separate thinking", "note": "Becomes shared listening and shared thinking after the refiner layers."}],
+        "misleading": [{"analogy": "The teacher is the ceiling", "note": "With RL the teacher becomes a guardrail; say so explicitly."}],
+        "in_scope": ["Single-stream block design", "Decoupled-DMD and DMDR"],
+        "out_of_scope": ["Implementing the model from scratch", "Training data curation"],
+        "depth_targets": [{"concept": "Single-stream transformer block", "depth": "INTRODUCED", "reason": "Explain the design choice, no implementation."}],
+    }
+
+
+def outline_reply() -> dict[str, Any]:
+    return {
+        "context": ["The previous lesson ended with SD3 and Flux as the converged frontier."],
+        "constraints": "Covers the single-stream design, the LLM text encoder and post-training; not implementation or data curation.",
+        "recap": ["MMDiT keeps separate projections and FFNs per modality at every layer."],
+        "hook": "How many parameters would you need to match a 32B model? Estimate before reading on.",
+        "summary": ["Translate once, then share everything.", "The teacher becomes a guardrail, not a ceiling."],
+        "next_step": "Read the next frontier paper and name each building block.",
+    }
+
+
+def section_reply(n: int) -> dict[str, Any]:
+    return {
+        "title": f"Explain: new idea {n}",
+        "points": ["Start from the problem the previous design leaves open.", "Work through a concrete case with real numbers."],
+        "checks": [{"question": f"What would break in idea {n} without its key component?", "answer": "The shared weights would have to map two unlike spaces at once."}],
+    }
+
+
+def practice_reply() -> dict[str, Any]:
+    return {
+        "guided": [{"title": "Count the parameters", "task": "Fill in the table of projection and FFN sizes for both block types."}],
+        "supported": {"title": "Trace 3D RoPE", "task": "Assign rotary indices to a short mixed sequence with hints."},
+        "independent": {"title": "Read the source", "task": "Find the shared projections in the model's transformer file and explain them."},
+    }
+
+
+def full_script(**overrides: list[Any]) -> dict[str, list[Any]]:
+    script: dict[str, list[Any]] = {
+        schemas.ORIENT: [orient_reply()],
+        schemas.ANALYZE: [analyze_reply()],
+        schemas.ANALYZE_GAPS: [gap_reply()],
+        schemas.ANALYZE_MISCONCEPTIONS: [misconception_reply()],
+        schemas.ANALYZE_EXAMPLES: [example_reply()],
+        schemas.DESIGN: [design_reply()],
+        schemas.DESIGN_SCOPE: [scope_reply()],
+        schemas.DESIGN_OUTLINE: [outline_reply()],
+        schemas.DESIGN_SECTION: [section_reply(n) for n in range(1, 4)],
+        schemas.DESIGN_PRACTICE: [practice_reply()],
+    }
+    script.update(overrides)
+    return script
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    """A writable copy of the example course; returns its records dir."""
+    records = tmp_path / "course" / "lessons"
+    shutil.copytree(EXAMPLE_COURSE, records)
+    plan = records / "series-7" / "module-7-4" / "lessons" / f"{SLUG}.md"
+    plan.unlink(missing_ok=True)
+    return records
+
+
+def test_plan_runs_nodes_in_order_and_writes_a_parseable_document(course: Path) -> None:
+    provider = ScriptedProvider(full_script())
+    events: list[Any] = []
+    result = run_plan(SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY)
+    order = [e.node for e in events if e.kind == "end"]
+    assert order == ["load", "orient", "analyze", "design", "plan_checks", "write_plan"]
+    path = course.parent / result.plan_path
+    text = path.read_text(encoding="utf-8")
+    plan = parse_lesson_plan(text, path)
+    assert plan.slug == SLUG
+    print(text)
