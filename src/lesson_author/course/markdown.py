@@ -12,6 +12,7 @@ input byte for byte.  Line numbers in results are 1-based.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
@@ -180,14 +181,48 @@ def is_table_line(line: str) -> bool:
     return line.lstrip(" \t").startswith("|")
 
 
-def split_row(line: str) -> list[str]:
-    """Cells of a table row; tolerant of a missing closing pipe; ``\\|`` is a literal pipe."""
+def split_pieces(line: str) -> list[str]:
+    """A table row split at unescaped pipes, cells unstripped; no closing pipe is fine."""
     text = bare(line).strip()
     if text.startswith("|"):
         text = text[1:]
     if text.endswith("|") and not text.endswith("\\|"):
         text = text[:-1]
-    return [c.strip().replace("\\|", "|") for c in UNESCAPED_PIPE.split(text)]
+    return UNESCAPED_PIPE.split(text)
+
+
+def cell_text(piece: str) -> str:
+    return piece.strip().replace("\\|", "|")
+
+
+def split_row(line: str) -> list[str]:
+    """Cells of a table row; tolerant of a missing closing pipe; ``\\|`` is a literal pipe."""
+    return [cell_text(c) for c in split_pieces(line)]
+
+
+def fit_cells(
+    pieces: list[str], width: int, anchors: list[int], is_anchor: Callable[[str], bool]
+) -> list[str]:
+    """Cells for a row with more pieces than its header has columns.
+
+    Authors write pipes inside cells without escaping them (``P(A|B)``).  A
+    column whose values are recognisable (``anchors``, e.g. a depth column)
+    shows where the row really continues: the pieces before it are joined
+    back into the column in front of it.  Any overflow left is joined back
+    into the last column, where long prose lives.
+    """
+    pieces = list(pieces)
+    over = len(pieces) - width
+    for a in anchors:
+        if over <= 0 or a == 0:
+            break
+        k = next((k for k in range(over + 1) if is_anchor(cell_text(pieces[a + k]))), None)
+        if k:
+            pieces[a - 1 : a + k] = ["|".join(pieces[a - 1 : a + k])]
+            over -= k
+    if over > 0 and width > 0:
+        pieces[width - 1 :] = ["|".join(pieces[width - 1 :])]
+    return [cell_text(c) for c in pieces]
 
 
 def is_separator(line: str) -> bool:

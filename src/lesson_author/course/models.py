@@ -125,12 +125,20 @@ class Record(BaseModel):
     line: int | None = Field(default=None, description="1-based source line; not content")
 
 
+NOT_CONTENT = frozenset({"line", "src"})
+
+
 def content(model: BaseModel) -> Any:
-    """The model's content for comparisons: its dump without source positions."""
+    """The model's content for comparisons: its dump without source positions.
+
+    Drops ``line`` and a row's ``src`` (the row as written, a formatting hint
+    whose cells are in the row's fields).  Layouts stay: their verbatim text
+    is content the parser did not type.
+    """
 
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k != "line"}
+            return {k: strip(v) for k, v in value.items() if k not in NOT_CONTENT}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value

@@ -24,13 +24,15 @@ from lesson_author.course.markdown import (
     LabelSegment,
     bare,
     blocks,
+    cell_text,
     find_table,
+    fit_cells,
     is_blank,
     is_break,
     label_segments,
     read_table,
     split_lines,
-    split_row,
+    split_pieces,
     subtree_end,
 )
 from lesson_author.course.models import (
@@ -136,6 +138,14 @@ class TableSpec:
             values.update(fixed)
         return self.model(line=line, src=src, extra=extra, **values)
 
+    def row_cells(self, mapping: list[Column | None], line: str) -> list[str]:
+        """The cells of a table row line, unescaped pipes inside cells mended."""
+        pieces = split_pieces(line)
+        if len(pieces) <= len(mapping):
+            return [cell_text(p) for p in pieces]
+        anchors = [i for i, c in enumerate(mapping) if c is not None and c.kind == "depth"]
+        return fit_cells(pieces, len(mapping), anchors, is_depth_word)
+
     def cells(self, mapping: list[Column | None], row: Row) -> list[str]:
         """The cells to write for ``row`` under a header mapped as ``mapping``."""
         extra = iter(row.extra)
@@ -165,9 +175,16 @@ class TableSpec:
         if not row.src:
             return False
         fixed = {name: getattr(row, name) for name in self.fixed}
-        again = self.make_row(mapping, split_row(row.src), fixed=fixed)
+        again = self.make_row(mapping, self.row_cells(mapping, row.src), fixed=fixed)
         exclude = {"line", "src"}
         return again.model_dump(exclude=exclude) == row.model_dump(exclude=exclude)
+
+
+DEPTH_WORD = re.compile(r"^(?:NOT TAUGHT|MENTIONED|INTRODUCED|DEVELOPED|APPLIED)\b")
+
+
+def is_depth_word(cell: str) -> bool:
+    return bool(DEPTH_WORD.match(re.sub(r"[*_`]", "", cell).strip()))
 
 
 def spec(model: type[Row], *columns: Column, fixed: tuple[str, ...] = ()) -> TableSpec:
@@ -381,6 +398,38 @@ def split_value(head: str, body: list[str]) -> tuple[str, str, str]:
     return head + "".join(body[:i0]), value, end + "".join(body[i1:])
 
 
+ELEMENT_ITEMS = frozenset({"reviews", "findings", "summaries"})
+
+
+def detach_trailer(parts: list[Any]) -> str:
+    """Cut the blank lines and ``---`` rules that end an item's layout; return them.
+
+    They separate the item from what follows, so they belong to the item's
+    place in its document (the item slot's tail), not to the item: an item
+    appended later can then take over the separator.
+    """
+    trailer = ""
+    while parts:
+        last = parts[-1]
+        is_slot = isinstance(last, Slot)
+        lines = split_lines(last.tail if is_slot else last.text)
+        keep = len(lines)
+        # a slot's tail starts with its value's line ending (kept), except for items
+        # with a layout of their own, whose rendering ends with its line ending
+        floor = 1 if is_slot and not (last.key in ELEMENT_ITEMS and last.index is not None) else 0
+        while keep > floor and (is_blank(lines[keep - 1]) or is_break(lines[keep - 1])):
+            keep -= 1
+        trailer = "".join(lines[keep:]) + trailer
+        if is_slot:
+            last.tail = "".join(lines[:keep])
+            break
+        if keep:
+            last.text = "".join(lines[:keep])
+            break
+        parts.pop()
+    return trailer
+
+
 def line_end(line: str) -> str:
     if line.endswith("\r\n"):
         return "\r\n"
@@ -496,7 +545,8 @@ class Builder:
         read = read_table(lines, at, blk.end)
         mapping = table.mapping(read.header)
         rows = self.values.setdefault(key, [])
-        for cells, i in zip(read.rows, read.row_index):
+        for i in read.row_index:
+            cells = table.row_cells(mapping, lines[i])
             rows.append(table.make_row(mapping, cells, line=i + 1, src=bare(lines[i]), fixed=fixed))
         made = {"header": bare(read.header_line), "separator": bare(read.separator_line)}
         made.update(style or {})
@@ -769,8 +819,10 @@ def read_review_finding(b: Builder, bi: int, stop: int) -> int | None:
     if finding_title(b.src.items[bi].title) is None:
         return None
     end = b.src.subtree(bi, stop)
-    index = b.add("findings", read_finding(b.src, bi, end))
-    b.slot("findings", index=index)
+    finding = read_finding(b.src, bi, end)
+    trailer = detach_trailer(finding.layout)
+    index = b.add("findings", finding)
+    b.slot("findings", tail=trailer, index=index)
     return end
 
 
@@ -835,8 +887,10 @@ def reviews(b: Builder, bi: int, stop: int) -> int | None:
     if review_heading(b.src.items[bi].title) is None:
         return None
     end = b.src.subtree(bi, stop)
-    index = b.add("reviews", read_review(b.src, bi, end))
-    b.slot("reviews", index=index)
+    review = read_review(b.src, bi, end)
+    trailer = detach_trailer(review.layout)
+    index = b.add("reviews", review)
+    b.slot("reviews", tail=trailer, index=index)
     return end
 
 
@@ -898,8 +952,9 @@ def summary_item(b: Builder, j: int, stop: int) -> None:
     summary = LessonSummary(
         line=blk.line, slug=slug, number=number, parts=parts, layout=sub.parts, **sub.values
     )
+    trailer = detach_trailer(summary.layout)
     index = b.add("summaries", summary)
-    b.slot("summaries", index=index)
+    b.slot("summaries", tail=trailer, index=index)
 
 
 # ---------------------------------------------------------------- titles
