@@ -170,3 +170,51 @@ def records_command(
         typer.echo(f"updated {target}")
     if not changes:
         stderr().print(Text(f"records are up to date ({tree.root})", style="green"))
+
+
+@app.command()
+def plan(
+    slug: Annotated[str, typer.Argument(help="The lesson's slug, as the series plan lists it.")],
+    records: RecordsOption = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="An OpenAI-compatible endpoint.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="The endpoint's model.")] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="The endpoint's key (default $OPENAI_API_KEY).")
+    ] = None,
+    local_model: Annotated[
+        Path | None, typer.Option("--local-model", help="A GGUF file for the embedded model.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Forget an unfinished run and start over.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a planning document a person edited.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Plan a lesson: orient, analyze, design and check it into its planning document."""
+    from lesson_author.pipeline.progress import RichProgress
+    from lesson_author.pipeline.run import llm_config, print_result, run_plan
+
+    records_dir = find_records_dir(records, Path.cwd())
+    config = llm_config(
+        records_dir,
+        base_url=base_url,
+        model=model,
+        api_key=api_key,
+        local_model=local_model,
+        cache=False if no_cache else None,
+    )
+    progress = None if as_json else RichProgress(stderr())
+    result = run_plan(
+        slug, records_dir=records_dir, config=config, restart=restart, force=force, progress=progress
+    )
+    if as_json:
+        typer.echo(result.to_json())
+    else:
+        print_result(result, stdout())

@@ -38,6 +38,16 @@ from .progress import ProgressEvent
 from .state import LessonState, NodeUsage, PlanCheck
 
 
+def llm_config(records_dir: Path, **options: Any) -> LLMConfig:
+    """The LLM configuration for a run on `records_dir` (CLI options win); UserError if invalid."""
+    from lesson_author.llm.config import load_config
+
+    try:
+        return load_config(project_root=project_root(Path(records_dir)), **options)
+    except LLMError as exc:
+        raise UserError(str(exc)) from exc
+
+
 class RunStopped(UserError):
     """The run stopped before its end (provider failure, Ctrl-C); it can be resumed."""
 
@@ -212,3 +222,32 @@ def run_plan(
         usage=run.usage_log,
         elapsed_s=elapsed,
     )
+
+
+def print_result(result: RunResult, console: Any) -> None:
+    """The end-of-run summary: per-node time and tokens, the checklists, what was written."""
+    from rich.table import Table
+
+    table = Table(title=f"author plan {result.slug}")
+    for name in ("node", "elapsed s", "calls", "cached", "tokens in", "tokens out"):
+        table.add_column(name, justify="left" if name == "node" else "right")
+    for n in result.nodes:
+        label = n.node if n.attempt == 1 else f"{n.node} (again)"
+        table.add_row(
+            label,
+            f"{n.elapsed_s:.1f}",
+            str(n.calls),
+            str(n.cache_hits),
+            str(n.prompt_tokens),
+            str(n.completion_tokens),
+        )
+    console.print(table)
+    passed = len(result.checks) - len(result.unchecked)
+    style = "green" if not result.unchecked else "yellow"
+    console.print(f"[{style}]checklists: {passed}/{len(result.checks)} items checked[/{style}]")
+    for check in result.unchecked:
+        console.print(f"[yellow]  [ ] {check.text}: {check.detail}[/yellow]")
+    if result.resumed_at:
+        console.print(f"resumed at {result.resumed_at}")
+    for path in result.written:
+        console.print(f"wrote {path}")
