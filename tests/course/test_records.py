@@ -445,3 +445,15 @@ def test_corpus_regeneration_touches_only_derived_lines_and_is_idempotent(
     write_regenerated(tree)
     assert regenerate(tree) == {}
     assert stale_diff(tree) == ""
+
+
+def test_crlf_files_keep_their_line_endings(tmp_path: Path) -> None:
+    tree = seed_tree(tmp_path / "records", record="002", z_image_doc=False)
+    path = tree.record_path("7.4")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    old = path.read_bytes()
+    write_regenerated(tree)
+    new = path.read_bytes()
+    assert b"**Status:** In progress (3 of 4 lessons built)\r\n" in new
+    assert new.count(b"\r\n") == old.count(b"\r\n") and b"\n" not in new.replace(b"\r\n", b"")
+    assert regenerate(tree) == {}

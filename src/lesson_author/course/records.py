@@ -618,7 +618,12 @@ def _fix_bullets(doc: _Text, notes_at: int, part_end: int, facts: list[Iteration
         seen[number] = stop
         if not bullet_is_true(text, f):
             edits.append((first, stop, [review_note_bullet(f)]))
-    anchor = notes_at + 1
+    if bullets:
+        anchor = notes_at + 1
+    else:  # prose only: the bullets go after it
+        anchor = part_end
+        while anchor > notes_at + 1 and not doc.body(anchor - 1).strip():
+            anchor -= 1
     for f in facts:
         if f.number in seen:
             anchor = seen[f.number]
@@ -643,8 +648,10 @@ def _record_text(
     old = _read(path)
     doc = _Text(old)
     for summary in record.summaries:
-        plan_path = tree.lesson_plan_path(summary.slug) if _is_slug(summary.slug) else None
-        if plan_path is None or not plan_path.is_file():
+        if not _is_slug(summary.slug):
+            continue
+        plan_path = tree.module_lesson_path(module, summary.slug)
+        if not plan_path.is_file():
             continue
         facts = review_facts(tree.lesson_plan_at(plan_path))
         if facts:

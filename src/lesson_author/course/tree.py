@@ -312,6 +312,10 @@ class CourseTree:
     def record_path(self, module: str) -> Path:
         return self.module_dir(module) / RECORD_FILE
 
+    def module_lesson_path(self, module: str, slug: str) -> Path:
+        """Where a lesson of ``module`` keeps its planning document."""
+        return self.module_dir(module) / LESSONS_DIR / f"{validate_slug(slug)}.md"
+
     def series_numbers(self) -> list[str]:
         """Series on disk (``series-N`` folders), in number order."""
         found = []
