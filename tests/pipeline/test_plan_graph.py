@@ -8,8 +8,13 @@ from typing import Any
 
 import pytest
 
+from lesson_author.course.check import check_tree
+from lesson_author.course.knowledge import student_state
+from lesson_author.course.models import Depth
 from lesson_author.course.parse import parse_lesson_plan
-from lesson_author.llm.errors import LLMError
+from lesson_author.course.tree import CourseTree
+from lesson_author.errors import UserError
+from lesson_author.llm.schema_budget import unbounded_fields
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline import schemas
 from lesson_author.pipeline.run import RunStopped, run_plan
@@ -194,4 +199,153 @@ def test_plan_runs_nodes_in_order_and_writes_a_parseable_document(course: Path) 
     text = path.read_text(encoding="utf-8")
     plan = parse_lesson_plan(text, path)
     assert plan.slug == SLUG
-    print(text)
+    assert plan.title == "Z-Image & Z-Image Turbo"
+    assert [c.title for c in plan.checklists] == ["Prerequisite Audit", "Pedagogical Design"]
+    assert all(item.checked for c in plan.checklists for item in c.items)
+    assert result.written == [result.plan_path]
+
+
+def _ends(events: list[Any]) -> list[str]:
+    return [e.node for e in events if e.kind == "end"]
+
+
+def test_a_run_that_dies_resumes_without_repeating_finished_model_calls(course: Path) -> None:
+    # the first provider has no reply for analyze: the run stops there
+    dying = ScriptedProvider({schemas.ORIENT: [orient_reply()]})
+    with pytest.raises(RunStopped) as stopped:
+        run_plan(SLUG, records_dir=course, config=dying, today=TODAY)
+    assert "stopped at analyze" in str(stopped.value)
+    assert "again to resume" in str(stopped.value)
+    assert dying.calls[schemas.ORIENT] == 1
+
+    healthy = ScriptedProvider(full_script())
+    events: list[Any] = []
+    result = run_plan(SLUG, records_dir=course, config=healthy, progress=events.append, today=TODAY)
+    assert result.resumed_at == "analyze"
+    assert healthy.calls[schemas.ORIENT] == 0  # orient's model call is not repeated
+    assert healthy.calls[schemas.ANALYZE] == 1
+    assert _ends(events) == ["analyze", "design", "plan_checks", "write_plan"]
+    # the summary still covers the nodes of the first run
+    assert [n.node for n in result.nodes][:2] == ["load", "orient"]
+    assert (course.parent / result.plan_path).is_file()
+
+
+def test_restart_forgets_the_unfinished_run(course: Path) -> None:
+    dying = ScriptedProvider({schemas.ORIENT: [orient_reply()]})
+    with pytest.raises(RunStopped):
+        run_plan(SLUG, records_dir=course, config=dying, today=TODAY)
+    fresh = ScriptedProvider(full_script())
+    result = run_plan(SLUG, records_dir=course, config=fresh, restart=True, today=TODAY)
+    assert result.resumed_at is None
+    assert fresh.calls[schemas.ORIENT] == 1
+
+
+def test_a_finished_run_is_not_resumed_but_planned_again(course: Path) -> None:
+    run_plan(SLUG, records_dir=course, config=ScriptedProvider(full_script()), today=TODAY)
+    again = ScriptedProvider(full_script())
+    result = run_plan(SLUG, records_dir=course, config=again, today=TODAY)
+    assert result.resumed_at is None
+    assert again.calls[schemas.ORIENT] == 1  # author's own unedited document is replaced
+
+
+def test_a_failed_check_goes_back_to_its_owner_once_and_is_then_fixed(course: Path) -> None:
+    provider = ScriptedProvider(
+        full_script(
+            **{
+                schemas.ANALYZE_MISCONCEPTIONS: [
+                    misconception_reply(repeat=True),
+                    misconception_reply(),
+                ]
+            }
+        )
+    )
+    events: list[Any] = []
+    result = run_plan(SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY)
+    assert _ends(events) == [
+        "load", "orient", "analyze", "design", "plan_checks", "analyze", "plan_checks", "write_plan",
+    ]
+    # only the failed part is asked again; the feedback names the failure
+    assert provider.calls[schemas.ANALYZE_MISCONCEPTIONS] == 2
+    assert provider.calls[schemas.ANALYZE] == 1
+    retry_prompt = [m for phase, m in provider.requests if phase == schemas.ANALYZE_MISCONCEPTIONS][1]
+    assert "At least 3 misconceptions" in retry_prompt[-1]["content"]
+    assert not result.unchecked
+    text = (course.parent / result.plan_path).read_text(encoding="utf-8")
+    assert "- [x] At least 3 misconceptions identified with negative examples" in text
+
+
+def test_a_check_that_still_fails_is_shown_unchecked_after_one_retry(course: Path) -> None:
+    provider = ScriptedProvider(
+        full_script(
+            **{
+                schemas.ANALYZE_MISCONCEPTIONS: [
+                    misconception_reply(repeat=True),
+                    misconception_reply(repeat=True),
+                    misconception_reply(),  # never asked: one retry only
+                ]
+            }
+        )
+    )
+    events: list[Any] = []
+    result = run_plan(SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY)
+    assert _ends(events).count("analyze") == 2
+    assert provider.calls[schemas.ANALYZE_MISCONCEPTIONS] == 2
+    assert [c.text for c in result.unchecked] == [
+        "At least 3 misconceptions identified with negative examples"
+    ]
+    text = (course.parent / result.plan_path).read_text(encoding="utf-8")
+    assert "- [ ] At least 3 misconceptions identified with negative examples (1 misconception; 2 more only repeat one of these)" in text
+
+
+def test_a_hand_edited_plan_is_not_overwritten_without_force(course: Path) -> None:
+    first = run_plan(SLUG, records_dir=course, config=ScriptedProvider(full_script()), today=TODAY)
+    path = course.parent / first.plan_path
+    path.write_text(path.read_text(encoding="utf-8") + "\nMy own note.\n", encoding="utf-8")
+
+    untouched = ScriptedProvider(full_script())
+    with pytest.raises(UserError, match="edited since author wrote it.*--force"):
+        run_plan(SLUG, records_dir=course, config=untouched, today=TODAY)
+    assert sum(untouched.calls.values()) == 0  # refused before any model call
+    assert path.read_text(encoding="utf-8").endswith("My own note.\n")
+
+    run_plan(SLUG, records_dir=course, config=ScriptedProvider(full_script()), force=True, today=TODAY)
+    assert "My own note." not in path.read_text(encoding="utf-8")
+
+
+def test_a_plan_author_did_not_write_is_not_overwritten(course: Path) -> None:
+    path = course / "series-7" / "module-7-4" / "lessons" / f"{SLUG}.md"
+    path.write_text("# Lesson: written by hand\n", encoding="utf-8")
+    with pytest.raises(UserError, match="author did not write it"):
+        run_plan(SLUG, records_dir=course, config=ScriptedProvider(full_script()), today=TODAY)
+
+
+def test_the_written_plan_passes_author_check(course: Path) -> None:
+    result = run_plan(SLUG, records_dir=course, config=ScriptedProvider(full_script()), today=TODAY)
+    path = (course.parent / result.plan_path).resolve()
+    problems = [p for p in check_tree(CourseTree.open(course)) if Path(p.path).resolve() == path]
+    assert problems == []
+
+
+def test_depth_and_source_come_from_the_records_not_the_model(course: Path) -> None:
+    result = run_plan(SLUG, records_dir=course, config=ScriptedProvider(full_script()), today=TODAY)
+    path = course.parent / result.plan_path
+    plan = parse_lesson_plan(path.read_text(encoding="utf-8"), path)
+    student = student_state(CourseTree.open(course), SLUG)
+    # an id the model made up is dropped; every other row is a record row, as recorded
+    rows = [r for r in plan.relevant_concepts if r.depth is not Depth.NOT_TAUGHT]
+    assert len(rows) == 3
+    for row in rows:
+        known = student.find(row.concept)
+        assert known is not None and known.depth == row.depth
+        assert row.source.startswith(known.lesson)
+    dmd = next(p for p in plan.prerequisites if p.concept.startswith("DMD"))
+    assert (dmd.actual, dmd.status, dmd.source) == (Depth.NOT_TAUGHT, "GAP", "--")
+    assert all(p.status == ("OK" if p.actual >= p.required else "GAP") for p in plan.prerequisites)
+    assert len(plan.exercises()) == 3
+    assert [e.level for e in plan.exercises()] == ["Guided", "Supported", "Independent"]
+
+
+def test_every_planning_schema_is_bounded() -> None:
+    assert {s.__name__: unbounded_fields(s) for s in schemas.ALL_SCHEMAS} == {
+        s.__name__: [] for s in schemas.ALL_SCHEMAS
+    }

@@ -183,7 +183,7 @@ def _context(state: LessonState, task: str, **extra: Any) -> dict[str, Any]:
 
 def _feedback(state: LessonState, task: str) -> list[str]:
     return [
-        c.detail or c.text
+        f"{c.text}: {c.detail}" if c.detail else c.text
         for c in state.plan_checks
         if not c.passed and c.owner == "analyze" and c.task == task
     ]

@@ -33,7 +33,7 @@ def _flat(text: str) -> str:
 
 def _feedback(state: LessonState, task: str) -> list[str]:
     return [
-        c.detail or c.text
+        f"{c.text}: {c.detail}" if c.detail else c.text
         for c in state.plan_checks
         if not c.passed and c.owner == "design" and c.task == task
     ]

@@ -241,7 +241,11 @@ def compute_checks(
         "At least 3 misconceptions identified with negative examples",
         ok,
         _plural(len(mis), "misconception")
-        + ("" if len(mis) == len(plan.misconceptions) else f" ({len(plan.misconceptions) - len(mis)} repeated)")
+        + (
+            ""
+            if len(mis) == len(plan.misconceptions)
+            else f"; {len(plan.misconceptions) - len(mis)} more only repeat one of these"
+        )
         + ("" if len(with_negative) >= len(mis) else f", {len(with_negative)} with a negative example"),
         "analyze",
         "misconceptions",

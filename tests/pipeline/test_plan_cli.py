@@ -1,0 +1,27 @@
+"""`author plan` at the command line: errors are one line and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lesson_author.cli import app
+
+EXAMPLE_COURSE = Path(__file__).resolve().parents[2] / "lessons"
+
+
+def test_an_unknown_lesson_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    records = tmp_path / "lessons"
+    shutil.copytree(EXAMPLE_COURSE, records)
+    result = CliRunner().invoke(app, ["plan", "no-such-lesson", "--records", str(records)])
+    assert result.exit_code == 2
+    assert "no-such-lesson" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_path_is_not_a_slug(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["plan", "../etc", "--records", str(EXAMPLE_COURSE)])
+    assert result.exit_code == 2
+    assert "invalid lesson slug" in result.output
