@@ -17,9 +17,6 @@ from lesson_author import __version__
 from lesson_author.cli import ErrorBoundary, app, open_tree
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SEEDS = SHARED / "seeds"
-CORPUS = SHARED / "corpus" / "courseai-records"
 EXAMPLE = ROOT / "lessons"
 
 SMALL = {
@@ -47,20 +44,18 @@ COURSE_MD = """\
 """
 
 
-def seed(number: str) -> Path:
-    return next(SEEDS.glob(f"{number}_*.txt"))
+def seed(seeds_dir: Path, number: str) -> Path:
+    return next(seeds_dir.glob(f"{number}_*.txt"))
 
 
-def make_seed_tree(root: Path, record: str = "001") -> Path:
-    if not SEEDS.is_dir():
-        pytest.skip(f"needs ../shared/seeds ({SEEDS} is absent)")
+def make_seed_tree(seeds_dir: Path, root: Path, record: str = "001") -> Path:
     module = root / "series-7" / "module-7-4"
     (module / "lessons").mkdir(parents=True)
     (root / "course.md").write_text(COURSE_MD)
-    shutil.copy(seed("003"), root / "series-7" / "plan.md")
-    shutil.copy(seed("000"), module / "plan.md")
-    shutil.copy(seed(record), module / "record.md")
-    shutil.copy(seed("004"), module / "lessons" / "z-image.md")
+    shutil.copy(seed(seeds_dir, "003"), root / "series-7" / "plan.md")
+    shutil.copy(seed(seeds_dir, "000"), module / "plan.md")
+    shutil.copy(seed(seeds_dir, record), module / "record.md")
+    shutil.copy(seed(seeds_dir, "004"), module / "lessons" / "z-image.md")
     for mod, slugs in SMALL.items():
         folder = root / "series-7" / f"module-{mod.replace('.', '-')}"
         folder.mkdir()
@@ -82,14 +77,14 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Path:
-    return make_seed_tree(tmp_path / "records")
+def fresh(tmp_path: Path, seeds_dir: Path) -> Path:
+    return make_seed_tree(seeds_dir, tmp_path / "records")
 
 
 @pytest.fixture
-def stale(tmp_path: Path) -> Path:
+def stale(tmp_path: Path, seeds_dir: Path) -> Path:
     """Module 7.4's record from before z-image (seed 002): 3 of 4 lessons, statuses say complete."""
-    return make_seed_tree(tmp_path / "records", record="002")
+    return make_seed_tree(seeds_dir, tmp_path / "records", record="002")
 
 
 def assert_one_line_error(result, *needles: str) -> None:
@@ -195,11 +190,9 @@ def test_fresh_seed_tree_records_check_exits_0(runner: CliRunner, fresh: Path) -
 
 
 @pytest.fixture(scope="module")
-def corpus_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip(f"needs ../shared/corpus ({CORPUS} is absent)")
+def corpus_copy(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Path:
     root = tmp_path_factory.mktemp("corpus") / "records"
-    shutil.copytree(CORPUS, root)
+    shutil.copytree(corpus_dir, root)
     return root
 
 
@@ -313,7 +306,7 @@ def _author_command() -> list[str]:
     ]
 
 
-def test_real_process_bad_input_exit_2_no_traceback(tmp_path: Path) -> None:
+def test_real_process_bad_input_exit_2_no_traceback(tmp_path: Path, seeds_dir: Path) -> None:
     env = dict(
         os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
     )
@@ -330,7 +323,7 @@ def test_real_process_bad_input_exit_2_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr + missing.stdout
     assert missing.stderr.strip().count("\n") == 0 and "nowhere" in missing.stderr
 
-    tree = make_seed_tree(tmp_path / "records", record="002")
+    tree = make_seed_tree(seeds_dir, tmp_path / "records", record="002")
     bad = tree / "series-7" / "module-7-4" / "record.md"
     bad.write_bytes(b"\xff\xfe" + bad.read_bytes())
     broken = subprocess.run(

@@ -10,9 +10,6 @@ import pytest
 from lesson_author.course.check import Problem, check_tree
 from lesson_author.course.tree import CourseTree
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEEDS = SHARED / "seeds"
-CORPUS = SHARED / "corpus" / "courseai-records"
 EXAMPLE = Path(__file__).resolve().parents[2] / "lessons"
 
 SMALL = {
@@ -22,22 +19,20 @@ SMALL = {
 }
 
 
-def seed(number: str) -> Path:
-    return next(SEEDS.glob(f"{number}_*.txt"))
+def seed(seeds_dir: Path, number: str) -> Path:
+    return next(seeds_dir.glob(f"{number}_*.txt"))
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> CourseTree:
+def tree(tmp_path: Path, seeds_dir: Path) -> CourseTree:
     """The seeds as a tree (record after z-image) plus small hand-made records for 7.1-7.3."""
-    if not SEEDS.is_dir():
-        pytest.skip(f"needs ../shared/seeds ({SEEDS} is absent)")
     root = tmp_path / "records"
     module = root / "series-7" / "module-7-4"
     (module / "lessons").mkdir(parents=True)
-    shutil.copy(seed("003"), root / "series-7" / "plan.md")
-    shutil.copy(seed("000"), module / "plan.md")
-    shutil.copy(seed("001"), module / "record.md")
-    shutil.copy(seed("004"), module / "lessons" / "z-image.md")
+    shutil.copy(seed(seeds_dir, "003"), root / "series-7" / "plan.md")
+    shutil.copy(seed(seeds_dir, "000"), module / "plan.md")
+    shutil.copy(seed(seeds_dir, "001"), module / "record.md")
+    shutil.copy(seed(seeds_dir, "004"), module / "lessons" / "z-image.md")
     for mod, slugs in SMALL.items():
         folder = root / "series-7" / f"module-{mod.replace('.', '-')}"
         folder.mkdir()
@@ -83,9 +78,11 @@ def test_concept_row_naming_an_unplanned_lesson(tree: CourseTree) -> None:
     assert "names lesson 'sdxl-extras' which no plan lists" in problem.message
 
 
-def test_lesson_document_missing_from_its_series_plan(tree: CourseTree) -> None:
+def test_lesson_document_missing_from_its_series_plan(tree: CourseTree, seeds_dir: Path) -> None:
     doc = tree.module_dir("7.4") / "lessons" / "z-image-2.md"
-    doc.write_text(seed("004").read_text().replace("**Slug:** `z-image`", "**Slug:** `z-image-2`"))
+    doc.write_text(
+        seed(seeds_dir, "004").read_text().replace("**Slug:** `z-image`", "**Slug:** `z-image-2`")
+    )
     problems = check_tree(tree)
     assert [(p.path, p.code) for p in problems] == [(doc, "unplanned-lesson")]
     assert "not in its series plan" in problems[0].message
@@ -144,13 +141,11 @@ def test_problems_serialise_for_json(tree: CourseTree) -> None:
     assert set(data) == {"path", "line", "message", "code"} and data["path"] == str(path)
 
 
-def test_corpus_check_runs_and_reports_real_problems_only_at_real_lines(tmp_path: Path) -> None:
-    if not CORPUS.is_dir():
-        pytest.skip(f"needs ../shared/corpus ({CORPUS} is absent)")
-    problems = check_tree(CourseTree.open(CORPUS))
+def test_corpus_check_runs_and_reports_real_problems_only_at_real_lines(corpus_dir: Path) -> None:
+    problems = check_tree(CourseTree.open(corpus_dir))
     assert not only(problems, "parse"), [str(p) for p in only(problems, "parse")]
     for p in problems:
-        assert p.path.is_file() and p.path.is_relative_to(CORPUS)
+        assert p.path.is_file() and p.path.is_relative_to(corpus_dir)
         if p.line is not None:
             assert 1 <= p.line <= len(p.path.read_text().splitlines())
 

@@ -12,22 +12,19 @@ from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, module_id_key
 from lesson_author.errors import UserError
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEEDS = SHARED / "seeds"
-CORPUS = SHARED / "corpus" / "courseai-records"
 EXAMPLE = Path(__file__).resolve().parents[2] / "lessons"
 
 
 @pytest.fixture(scope="module")
-def corpus_before_z_image(tmp_path_factory: pytest.TempPathFactory) -> CourseTree:
+def corpus_before_z_image(
+    tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, seeds_dir: Path
+) -> CourseTree:
     """A copy of the corpus as it stood before z-image: module 7.4's record is seed 002
     (3 lessons recorded) and z-image has no planning document yet."""
-    if not CORPUS.is_dir() or not SEEDS.is_dir():
-        pytest.skip(f"needs ../shared ({SHARED} is absent)")
     root = tmp_path_factory.mktemp("corpus") / "records"
-    shutil.copytree(CORPUS, root)
+    shutil.copytree(corpus_dir, root)
     module = root / "series-7" / "module-7-4"
-    shutil.copy(next(SEEDS.glob("002_*.txt")), module / "record.md")
+    shutil.copy(next(seeds_dir.glob("002_*.txt")), module / "record.md")
     (module / "lessons" / "z-image.md").unlink()
     return CourseTree.open(root)
 

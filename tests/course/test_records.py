@@ -26,10 +26,6 @@ from lesson_author.course.records import (
 )
 from lesson_author.course.tree import CourseTree
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEEDS = SHARED / "seeds"
-CORPUS = SHARED / "corpus" / "courseai-records"
-
 COURSE_MD = """\
 # Course: Post-SD Advances (seed excerpt)
 
@@ -76,25 +72,25 @@ def small_record(module: str, title: str, slugs: list[str]) -> str:
     )
 
 
-def seed(number: str) -> Path:
-    return next(SEEDS.glob(f"{number}_*.txt"))
+def seed(seeds_dir: Path, number: str) -> Path:
+    return next(seeds_dir.glob(f"{number}_*.txt"))
 
 
-def seed_tree(root: Path, record: str = "001", z_image_doc: bool = True) -> CourseTree:
+def seed_tree(
+    seeds_dir: Path, root: Path, record: str = "001", z_image_doc: bool = True
+) -> CourseTree:
     """The seeds as a records tree: course.md (hand-made), series 7 plan (003), module 7.4 plan
     (000), record (001 after z-image / 002 before), z-image.md (004), small records for 7.1-7.3."""
-    if not SEEDS.is_dir():
-        pytest.skip(f"needs ../shared/seeds ({SEEDS} is absent)")
     root.mkdir(parents=True, exist_ok=True)
     (root / "course.md").write_text(COURSE_MD)
     series = root / "series-7"
     module = series / "module-7-4"
     (module / "lessons").mkdir(parents=True)
-    shutil.copy(seed("003"), series / "plan.md")
-    shutil.copy(seed("000"), module / "plan.md")
-    shutil.copy(seed(record), module / "record.md")
+    shutil.copy(seed(seeds_dir, "003"), series / "plan.md")
+    shutil.copy(seed(seeds_dir, "000"), module / "plan.md")
+    shutil.copy(seed(seeds_dir, record), module / "record.md")
     if z_image_doc:
-        shutil.copy(seed("004"), module / "lessons" / "z-image.md")
+        shutil.copy(seed(seeds_dir, "004"), module / "lessons" / "z-image.md")
     for mod, (title, slugs) in SMALL_RECORDS.items():
         folder = series / f"module-{mod.replace('.', '-')}"
         folder.mkdir()
@@ -121,8 +117,8 @@ def changed_lines(old: str, new: str) -> tuple[list[str], list[str]]:
 # ---------------------------------------------------------------- the seed tree
 
 
-def test_the_seed_tree_after_z_image_is_fresh(tmp_path: Path) -> None:
-    tree = seed_tree(tmp_path / "records")
+def test_the_seed_tree_after_z_image_is_fresh(tmp_path: Path, seeds_dir: Path) -> None:
+    tree = seed_tree(seeds_dir, tmp_path / "records")
     assert regenerate(tree) == {}
     assert stale_diff(tree) == ""
     progress = module_progress(tree)
@@ -130,9 +126,9 @@ def test_the_seed_tree_after_z_image_is_fresh(tmp_path: Path) -> None:
     assert progress["7.2"].lessons_text == "2 of 2"
 
 
-def test_before_z_image_the_module_is_in_progress(tmp_path: Path) -> None:
+def test_before_z_image_the_module_is_in_progress(tmp_path: Path, seeds_dir: Path) -> None:
     """Record 002 says "Complete (3 of 3 lessons built)", but the series plan lists 4 lessons."""
-    tree = seed_tree(tmp_path / "records", record="002", z_image_doc=False)
+    tree = seed_tree(seeds_dir, tmp_path / "records", record="002", z_image_doc=False)
     changes = regenerate(tree)
     root = tree.root
     assert set(changes) == {
@@ -173,12 +169,14 @@ def test_before_z_image_the_module_is_in_progress(tmp_path: Path) -> None:
     assert stale_diff(tree) == ""
 
 
-def test_review_line_and_notes_are_derived_from_the_planning_document(tmp_path: Path) -> None:
-    doc = parse.parse_lesson_plan(seed("004").read_text(), seed("004"))
+def test_review_line_and_notes_are_derived_from_the_planning_document(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    doc = parse.parse_lesson_plan(seed(seeds_dir, "004").read_text(), seed(seeds_dir, "004"))
     facts = review_facts(doc)
     assert [(f.number, f.verdict.value) for f in facts] == [(1, "MAJOR REVISION"), (2, "PASS")]
     # the seed record's z-image review line is exactly the canonical form
-    assert "**Review:** " + review_line(facts) in seed("001").read_text().splitlines()
+    assert "**Review:** " + review_line(facts) in seed(seeds_dir, "001").read_text().splitlines()
     assert review_line(facts) == (
         "PASS on iteration 2/3 (iteration 1 had 1 CRITICAL + 3 IMPROVEMENT + 2 POLISH, all fixed; "
         "iteration 2 found only 2 POLISH)"
@@ -190,8 +188,8 @@ def test_review_line_and_notes_are_derived_from_the_planning_document(tmp_path: 
     assert bullet_is_true(bullet, facts[0]) and not bullet_is_true(bullet, facts[1])
 
 
-def test_a_true_review_line_in_other_words_is_kept(tmp_path: Path) -> None:
-    tree = seed_tree(tmp_path / "records")
+def test_a_true_review_line_in_other_words_is_kept(tmp_path: Path, seeds_dir: Path) -> None:
+    tree = seed_tree(seeds_dir, tmp_path / "records")
     path = tree.record_path("7.4")
     ours = "**Review:** Passed at iteration 2/3. Iteration 1 had 1 critical, 3 improvements and 2 polish findings, all resolved."
     text = re.sub(
@@ -205,8 +203,8 @@ def test_a_true_review_line_in_other_words_is_kept(tmp_path: Path) -> None:
     assert regenerate(tree) == {}
 
 
-def test_a_false_review_line_is_rewritten(tmp_path: Path) -> None:
-    tree = seed_tree(tmp_path / "records")
+def test_a_false_review_line_is_rewritten(tmp_path: Path, seeds_dir: Path) -> None:
+    tree = seed_tree(seeds_dir, tmp_path / "records")
     path = tree.record_path("7.4")
     original = path.read_text()
     wrong = original.replace(
@@ -233,8 +231,10 @@ def test_a_false_review_line_is_rewritten(tmp_path: Path) -> None:
     assert regenerate(tree) == {}
 
 
-def test_missing_review_parts_are_added_to_a_structured_summary(tmp_path: Path) -> None:
-    tree = seed_tree(tmp_path / "records")
+def test_missing_review_parts_are_added_to_a_structured_summary(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    tree = seed_tree(seeds_dir, tmp_path / "records")
     path = tree.record_path("7.4")
     lines = path.read_text().splitlines(keepends=True)
     start = next(i for i, line in enumerate(lines) if line.startswith("### z-image"))
@@ -259,8 +259,8 @@ def test_missing_review_parts_are_added_to_a_structured_summary(tmp_path: Path) 
     assert regenerate(tree) == {}
 
 
-def test_bullets_for_iterations_that_never_ran_are_dropped(tmp_path: Path) -> None:
-    tree = seed_tree(tmp_path / "records")
+def test_bullets_for_iterations_that_never_ran_are_dropped(tmp_path: Path, seeds_dir: Path) -> None:
+    tree = seed_tree(seeds_dir, tmp_path / "records")
     path = tree.record_path("7.4")
     text = (
         path.read_text().rstrip("\n")
@@ -273,8 +273,8 @@ def test_bullets_for_iterations_that_never_ran_are_dropped(tmp_path: Path) -> No
     assert z_image.count("- Iteration 2: PASS") == 1 and z_image.count("- Iteration 1: MAJOR") == 1
 
 
-def test_free_form_summaries_get_nothing_added(tmp_path: Path) -> None:
-    tree = seed_tree(tmp_path / "records")
+def test_free_form_summaries_get_nothing_added(tmp_path: Path, seeds_dir: Path) -> None:
+    tree = seed_tree(seeds_dir, tmp_path / "records")
     path = tree.record_path("7.4")
     text = path.read_text()
     start = text.index("### z-image (Lesson 4)")
@@ -306,17 +306,17 @@ def render_record(record: ModuleRecord) -> str:
     return render_module_record(record)
 
 
-def _seed_records() -> tuple[str, ModuleRecord, ModuleRecord]:
-    if not SEEDS.is_dir():
-        pytest.skip(f"needs ../shared/seeds ({SEEDS} is absent)")
-    before_text = seed("002").read_text()
-    before = parse.parse_module_record(before_text, seed("002"))
-    after = parse.parse_module_record(seed("001").read_text(), seed("001"))
+def _seed_records(seeds_dir: Path) -> tuple[str, ModuleRecord, ModuleRecord]:
+    before_text = seed(seeds_dir, "002").read_text()
+    before = parse.parse_module_record(before_text, seed(seeds_dir, "002"))
+    after = parse.parse_module_record(seed(seeds_dir, "001").read_text(), seed(seeds_dir, "001"))
     return before_text, before, after
 
 
-def test_upsert_z_image_into_the_seed_record_gives_the_seed_after(tmp_path: Path) -> None:
-    before_text, before, after = _seed_records()
+def test_upsert_z_image_into_the_seed_record_gives_the_seed_after(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    before_text, before, after = _seed_records(seeds_dir)
     rows = [r for r in after.concepts if r.lesson == "z-image"]
     summary = after.summary("z-image")
     assert len(rows) == 11 and summary is not None
@@ -330,14 +330,14 @@ def test_upsert_z_image_into_the_seed_record_gives_the_seed_after(tmp_path: Path
     assert len([a for a in added if a.startswith("| ") and "| z-image |" in a]) == 11
 
     # then `author records` updates the status: the result is seed 001, byte for byte
-    tree = seed_tree(tmp_path / "records", record="002")
+    tree = seed_tree(seeds_dir, tmp_path / "records", record="002")
     tree.record_path("7.4").write_text(text)
     write_regenerated(tree)
-    assert tree.record_path("7.4").read_text() == seed("001").read_text()
+    assert tree.record_path("7.4").read_text() == seed(seeds_dir, "001").read_text()
 
 
-def test_upsert_again_replaces_and_never_duplicates() -> None:
-    _, before, after = _seed_records()
+def test_upsert_again_replaces_and_never_duplicates(seeds_dir: Path) -> None:
+    _, before, after = _seed_records(seeds_dir)
     rows = [r for r in after.concepts if r.lesson == "z-image"]
     summary = after.summary("z-image")
     once = upsert_lesson(before, "z-image", rows, summary)
@@ -358,8 +358,8 @@ def test_upsert_again_replaces_and_never_duplicates() -> None:
     ]
 
 
-def test_upsert_in_the_middle_keeps_other_lessons_byte_for_byte() -> None:
-    before_text, before, _ = _seed_records()
+def test_upsert_in_the_middle_keeps_other_lessons_byte_for_byte(seeds_dir: Path) -> None:
+    before_text, before, _ = _seed_records(seeds_dir)
     new_row = ConceptRow(
         concept="A replacement concept",
         depth=Depth.INTRODUCED,
@@ -392,9 +392,11 @@ def test_upsert_in_the_middle_keeps_other_lessons_byte_for_byte() -> None:
     assert [s.slug for s in updated.summaries] == ["sdxl", "diffusion-transformers", "sd3-and-flux"]
 
 
-def test_upsert_a_lesson_missing_from_the_record_goes_after_earlier_lessons() -> None:
+def test_upsert_a_lesson_missing_from_the_record_goes_after_earlier_lessons(
+    seeds_dir: Path,
+) -> None:
     """Take diffusion-transformers (lesson 2) out of seed 002, upsert it back: seed 002 again."""
-    before_text, before, _ = _seed_records()
+    before_text, before, _ = _seed_records(seeds_dir)
     rows = [r for r in before.concepts if r.lesson == "diffusion-transformers"]
     summary = before.summary("diffusion-transformers")
     without = before.model_copy(deep=True)
@@ -406,8 +408,8 @@ def test_upsert_a_lesson_missing_from_the_record_goes_after_earlier_lessons() ->
     assert render_record(back) == before_text
 
 
-def test_upsert_without_a_lesson_number_appends() -> None:
-    _, before, _ = _seed_records()
+def test_upsert_without_a_lesson_number_appends(seeds_dir: Path) -> None:
+    _, before, _ = _seed_records(seeds_dir)
     row = ConceptRow(
         concept="Inserted", depth=Depth.MENTIONED, depth_raw="MENTIONED", lesson="x", notes=""
     )
@@ -420,11 +422,9 @@ def test_upsert_without_a_lesson_number_appends() -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip(f"needs ../shared/corpus ({CORPUS} is absent)")
+def corpus_copy(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Path:
     root = tmp_path_factory.mktemp("corpus") / "records"
-    shutil.copytree(CORPUS, root)
+    shutil.copytree(corpus_dir, root)
     return root
 
 
@@ -447,8 +447,8 @@ def test_corpus_regeneration_touches_only_derived_lines_and_is_idempotent(
     assert stale_diff(tree) == ""
 
 
-def test_crlf_files_keep_their_line_endings(tmp_path: Path) -> None:
-    tree = seed_tree(tmp_path / "records", record="002", z_image_doc=False)
+def test_crlf_files_keep_their_line_endings(tmp_path: Path, seeds_dir: Path) -> None:
+    tree = seed_tree(seeds_dir, tmp_path / "records", record="002", z_image_doc=False)
     path = tree.record_path("7.4")
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     old = path.read_bytes()

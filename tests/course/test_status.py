@@ -12,25 +12,20 @@ from lesson_author.course.models import Verdict
 from lesson_author.course.status import course_status, print_status
 from lesson_author.course.tree import CourseTree
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEEDS = SHARED / "seeds"
-CORPUS = SHARED / "corpus" / "courseai-records"
 EXAMPLE = Path(__file__).resolve().parents[2] / "lessons"
 
 
-def seed(number: str) -> Path:
-    return next(SEEDS.glob(f"{number}_*.txt"))
+def seed(seeds_dir: Path, number: str) -> Path:
+    return next(seeds_dir.glob(f"{number}_*.txt"))
 
 
 @pytest.fixture
-def before_z_image(tmp_path: Path) -> CourseTree:
-    if not SEEDS.is_dir():
-        pytest.skip(f"needs ../shared/seeds ({SEEDS} is absent)")
+def before_z_image(tmp_path: Path, seeds_dir: Path) -> CourseTree:
     module = tmp_path / "series-7" / "module-7-4"
     (module / "lessons").mkdir(parents=True)
-    shutil.copy(seed("003"), tmp_path / "series-7" / "plan.md")
-    shutil.copy(seed("002"), module / "record.md")
-    shutil.copy(seed("004"), module / "lessons" / "z-image.md")
+    shutil.copy(seed(seeds_dir, "003"), tmp_path / "series-7" / "plan.md")
+    shutil.copy(seed(seeds_dir, "002"), module / "record.md")
+    shutil.copy(seed(seeds_dir, "004"), module / "lessons" / "z-image.md")
     return CourseTree.open(tmp_path)
 
 
@@ -70,14 +65,12 @@ def test_status_of_a_tree_with_no_plans(tmp_path: Path) -> None:
     assert "No lessons planned" in render(CourseTree.open(tmp_path))
 
 
-def test_corpus_status(tmp_path: Path) -> None:
-    if not CORPUS.is_dir():
-        pytest.skip(f"needs ../shared/corpus ({CORPUS} is absent)")
-    status = course_status(CourseTree.open(CORPUS))
+def test_corpus_status(corpus_dir: Path) -> None:
+    status = course_status(CourseTree.open(corpus_dir))
     assert [s.series for s in status.series] == ["1", "2", "3", "4", "5", "6", "7"]
     m74 = next(m for s in status.series for m in s.modules if m.module == "7.4")
     assert m74.progress.complete and all(lesson.verdict is Verdict.PASS for lesson in m74.lessons)
-    assert "Deep Learning Foundations" in render(CourseTree.open(CORPUS))
+    assert "Deep Learning Foundations" in render(CourseTree.open(corpus_dir))
 
 
 def test_example_course_status() -> None:

@@ -17,24 +17,6 @@ from lesson_author.course.tree import (
 )
 from lesson_author.errors import RecordsError, UserError
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEEDS = SHARED / "seeds"
-CORPUS = SHARED / "corpus" / "courseai-records"
-
-
-@pytest.fixture
-def seeds_dir() -> Path:
-    if not SEEDS.is_dir():
-        pytest.skip(f"needs ../shared/seeds ({SEEDS} is absent)")
-    return SEEDS
-
-
-@pytest.fixture
-def corpus_dir() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip(f"needs ../shared/corpus ({CORPUS} is absent)")
-    return CORPUS
-
 
 def seed_tree(seeds: Path, root: Path, record: str = "002") -> Path:
     """Seeds 003 (series plan), 000 (module plan), 002/001 (record), 004 (z-image) as a tree."""
