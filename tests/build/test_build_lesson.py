@@ -100,9 +100,9 @@ def test_a_hand_edited_lesson_is_not_overwritten_without_force(tmp_path: Path) -
     run = make_run(tmp_path, ScriptedProvider(scripted_author([])))
     lesson = build_lesson(run, current_plan(None, run))
     mdx, _ = write_lesson_files(run, lesson)
-    assert not edited_by_hand(mdx)
+    assert not edited_by_hand(run, mdx)
     mdx.write_text(mdx.read_text() + "\nAn author's paragraph.\n")
-    assert edited_by_hand(mdx)
+    assert edited_by_hand(run, mdx)
     with pytest.raises(UserError, match="edited by hand"):
         write_lesson_files(run, lesson)
     assert "An author's paragraph." in mdx.read_text()

@@ -179,6 +179,9 @@ class LessonState(BaseModel):
     build: Any = None
     reviews: list[Review] = Field(default_factory=list)
     iteration: int = 0
+    written: Annotated[list[str], operator.add] = Field(
+        default_factory=list, description="files the lesson half wrote, project-relative"
+    )
     # bookkeeping
     usage: Annotated[list[NodeUsage], operator.add] = Field(default_factory=list)
     notes: Annotated[list[str], operator.add] = Field(

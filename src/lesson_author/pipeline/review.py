@@ -1,0 +1,149 @@
+"""The review node: deterministic checks + the LLM reviewer -> one review, written down.
+
+The review reads the lesson and notebook **from disk** (what the student would
+get, including an author's hand edits), runs the deterministic checks, asks the
+reviewer (``review``) for its findings and its verification of the previous
+iteration's findings, merges the two, computes the verdict, and writes the
+review into the planning document and ``reviews/<slug>/``.
+
+:func:`route_after_review` is the loop: PASS -> record; not PASS with
+iterations left -> revise; otherwise record (which records the open findings).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from lesson_author.build.schemas import ReviewerOutput
+from lesson_author.checks.review_checks import BuildFiles, review_checks
+from lesson_author.course.models import Finding, LessonPlan, Review, Verdict
+from lesson_author.errors import UserError
+from lesson_author.review.documents import append_review_to_plan, write_review_files
+from lesson_author.review.findings import (
+    from_reviewer,
+    make_review,
+    merge_findings,
+    reviewer_notes,
+    verify_previous,
+)
+
+from .build import current_plan, lesson_on_disk, lesson_paths, lesson_title, section_digests
+from .context import RunContext
+from .plan_document import remember_written
+from .state import LessonState
+
+REVIEW = "review"
+MAX_PREVIOUS_SHOWN = 10
+
+
+def _strip(text: str) -> str:
+    return re.sub(r"[*_`]", "", text).strip()
+
+
+def review_lesson(
+    run: RunContext,
+    plan: LessonPlan,
+    *,
+    iteration: int,
+    of: int,
+    previous: Review | None,
+) -> tuple[Review, list[Any]]:
+    """Review the files on disk; (the review, the verification of ``previous``). Writes nothing."""
+    lesson, notebook, notebook_error = lesson_on_disk(run)
+    mdx_path, nb_path = lesson_paths(run)
+    files = BuildFiles(
+        lesson=lesson,
+        notebook=notebook,
+        notebook_error=notebook_error,
+        lesson_path=run.relative(mdx_path),
+        notebook_path=run.relative(nb_path),
+    )
+    try:
+        depth_of = run.student_state.depth_of
+    except UserError:  # a records problem must not hide the review; `author check` reports it
+        depth_of = None
+    deterministic = review_checks(plan, files, depth_of=depth_of)
+
+    earlier: Sequence[Finding] = previous.findings[:MAX_PREVIOUS_SHOWN] if previous else []
+    messages = run.messages(
+        "review.md.j2",
+        lesson={"title": lesson_title(plan, run), "slug": run.location.slug},
+        iteration=iteration,
+        of=of,
+        target_concept=plan.target_concept,
+        outline=[
+            f"{s.number}. {s.title}" if s.number is not None else s.title for s in plan.outline
+        ],
+        modalities=[_strip(m.modality) for m in plan.modalities],
+        misconceptions=[_strip(m.misconception) for m in plan.misconceptions],
+        sections=section_digests(lesson) if lesson else ["(the lesson file is missing)"],
+        deterministic=deterministic,
+        previous=earlier,
+    )
+    output = run.complete(messages, ReviewerOutput, phase=REVIEW)
+    reviewer = [from_reviewer(f, lesson) for f in output.findings]
+    findings = merge_findings(deterministic, reviewer)
+    judgments = [j for j in output.verification if j.finding <= len(earlier)]
+    review = make_review(
+        run.today,
+        iteration,
+        of,
+        findings,
+        reviewer_notes(output.strengths, output.assessment),
+        previous=previous,
+        judgments=judgments,
+    )
+    statuses = verify_previous(previous, review.findings, judgments) if previous else []
+    return review, statuses
+
+
+def write_review(run: RunContext, review: Review, statuses: Sequence[Any]) -> list[str]:
+    """Into the planning document and reviews/<slug>/; the paths written (project-relative).
+
+    The planning document's new hash is remembered, so that author's own review sections
+    never count as a person's edits (``author plan`` would refuse to overwrite those)."""
+    plan_path = run.location.plan_path
+    append_review_to_plan(plan_path, review)
+    remember_written(run.project_root, plan_path, plan_path.read_text(encoding="utf-8"))
+    written = write_review_files(run.project_root, run.location.slug, review, statuses)
+    return [run.relative(run.location.plan_path), *(run.relative(p) for p in written)]
+
+
+def summary_line(review: Review) -> str:
+    counts = (
+        ", ".join(f"{n} {s.value.lower()}" for s, n in review.counts.items() if n) or "no findings"
+    )
+    verdict = review.verdict.value if review.verdict else "?"
+    return f"iteration {review.iteration}/{review.of}: {verdict} ({counts})"
+
+
+def review_node(state: LessonState, run: RunContext) -> dict[str, Any]:
+    plan = current_plan(state, run)
+    iteration = state.iteration + 1
+    previous = state.reviews[-1] if state.reviews else None
+    review, statuses = review_lesson(
+        run, plan, iteration=iteration, of=max(run.max_iterations, iteration), previous=previous
+    )
+    written = write_review(run, review, statuses)
+    return {
+        "reviews": [*state.reviews, review],
+        "iteration": iteration,
+        "status": f"reviewed: {review.verdict.value if review.verdict else ''}",
+        "written": written,
+        "_progress": summary_line(review),
+    }
+
+
+def route_after_review(max_iterations: int):
+    def route(state: LessonState) -> str:
+        last = state.reviews[-1] if state.reviews else None
+        if last is not None and last.verdict is Verdict.PASS:
+            return "record"
+        if state.iteration < max_iterations:
+            return "revise"
+        return "record"
+
+    route.__name__ = "after_review"
+    return route
