@@ -25,6 +25,8 @@ from lesson_author.report.html import (
     run_view,
     write_report,
 )
+from lesson_author.review.documents import review_file
+from lesson_author.review.findings import FixStatus
 
 
 def finding(sev: str, title: str) -> Finding:
@@ -262,6 +264,21 @@ def test_run_view_tolerates_other_shapes():
     assert run_view([1, 2]) is None
 
 
+def test_run_view_sums_node_events():
+    events = [
+        {"kind": "start", "node": "review"},
+        {"kind": "end", "node": "review", "elapsed_s": 10.0, "calls": 1, "prompt_tokens": 50},
+        {"kind": "end", "node": "review", "elapsed_s": 5.0, "calls": 1, "prompt_tokens": 25},
+        {"kind": "end", "node": "record", "elapsed_s": 0.5},
+    ]
+    view = run_view({"nodes": events})
+    assert view is not None
+    assert [(p.phase, p.seconds, p.calls, p.tokens_in) for p in view.phases] == [
+        ("review", 15.0, 2, 75),
+        ("record", 0.5, None, None),
+    ]
+
+
 def test_run_table_on_the_page(seed_plan: LessonPlan):
     run = {
         "summary": [
@@ -286,48 +303,25 @@ def test_run_table_on_the_page(seed_plan: LessonPlan):
 # ---------------------------------------------------------------- review JSON
 
 
-def review_json(iteration: int, findings: list[dict], verification: list[dict]) -> dict:
-    """The shape review/documents.py writes to reviews/<slug>/iteration-N.json."""
-    return {
-        "slug": "z-image",
-        "date": "2026-03-01",
-        "iteration": iteration,
-        "of": 3,
-        "verdict": "PASS",
-        "counts": {"CRITICAL": 0, "IMPROVEMENT": 0, "POLISH": len(findings)},
-        "findings": [{**f, "source": "reviewer"} for f in findings],
-        "verification": verification,
-        "notes": "",
-    }
+def review_json(iteration: int, findings: list[Finding], fixes: list[FixStatus]) -> dict:
+    """What the review step writes to reviews/<slug>/iteration-N.json (its own serializer)."""
+    return review_file("z-image", review(iteration, *findings), fixes).model_dump(mode="json")
 
 
 def test_review_from_json_reads_findings_and_verification():
+    earlier = finding("CRITICAL", "Notebook missing")
     data = review_json(
         2,
-        [
-            {
-                "severity": "POLISH",
-                "title": "Dash style",
-                "location": "s3",
-                "issue": "",
-                "student_impact": "",
-                "suggested_fix": "",
-            }
-        ],
-        [
-            {
-                "severity": "CRITICAL",
-                "title": "Notebook missing",
-                "fixed": True,
-                "how": "re-checked",
-                "note": "The check no longer raises it.",
-            }
-        ],
+        [finding("POLISH", "Dash style")],
+        [FixStatus(earlier, fixed=True, how="re-checked", note="The check no longer raises it.")],
     )
     got, checks = review_from_json(data)
     assert got is not None and got.iteration == 2 and got.findings[0].title == "Dash style"
-    assert checks == [Verification("Notebook missing", True, "The check no longer raises it.")]
+    assert checks == [
+        Verification("Notebook missing", True, "The check no longer raises it.", "re-checked")
+    ]
     assert review_from_json("nonsense") == (None, [])
+    assert review_from_json({"iteration": 2}) == (None, [])
 
 
 # ---------------------------------------------------------------- files
@@ -341,25 +335,17 @@ def test_write_report_default_path(project: Path):
     assert "lessons/series-7/module-7-4/build/z-image.mdx" in html
     assert "callout-insight" in html
     assert "no run data" in html
+    assert 'id="warnings"' not in html
 
 
-def test_write_report_uses_review_json_and_run_data(project: Path):
+def test_write_report_uses_review_json_and_run_data(project: Path, seed_plan: LessonPlan):
     root = project.parent
     # a third iteration only the pipeline's JSON knows about, verifying iteration 2
+    last = seed_plan.reviews[-1].findings[-1]
     write_json(
         root / "reviews" / "z-image" / "iteration-3.json",
         review_json(
-            3,
-            [],
-            [
-                {
-                    "severity": "POLISH",
-                    "title": "Notebook Exercise 3 TODO markers use `raise NotImplementedError`",
-                    "fixed": False,
-                    "how": "reviewer",
-                    "note": "message unchanged",
-                }
-            ],
+            3, [], [FixStatus(last, fixed=False, how="reviewer", note="message unchanged")]
         ),
     )
     log = UsageLog()
@@ -371,7 +357,7 @@ def test_write_report_uses_review_json_and_run_data(project: Path):
     html = out.read_text(encoding="utf-8")
     statuses = [r["status"] for r in table_rows(html)]
     assert statuses == ["fixed"] * 6 + ["fixed", "open"]
-    assert "message unchanged" in html
+    assert "iteration 3 says not fixed (reviewer): message unchanged" in html
     assert '<table id="phases"' in html
 
 
@@ -386,11 +372,24 @@ def test_write_report_errors_are_user_errors(project: Path):
         write_report("nope", project)
     with pytest.raises(UserError, match="no planning document yet"):
         write_report("sdxl", project)
-    bad = project.parent / "reviews" / "z-image" / "iteration-1.json"
-    bad.parent.mkdir(parents=True)
-    bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(UserError, match="iteration-1.json"):
-        write_report("z-image", project)
+
+
+def test_unusable_side_files_are_reported_not_fatal(project: Path):
+    root = project.parent
+    folder = root / "reviews" / "z-image"
+    folder.mkdir(parents=True)
+    (folder / "iteration-1.json").write_text("{not json", encoding="utf-8")
+    (folder / "iteration-2.json").write_text('{"unrelated": true}', encoding="utf-8")
+    (root / ".author" / "runs").mkdir(parents=True)
+    (root / ".author" / "runs" / "z-image.json").write_bytes(b"\xff\xfe")
+    html = write_report("z-image", project).read_text(encoding="utf-8")
+    warnings = re.search(r'<div class="warnings" id="warnings">(.*?)</div>', html, re.DOTALL).group(
+        1
+    )
+    assert "reviews/z-image/iteration-1.json: not valid JSON" in warnings
+    assert "reviews/z-image/iteration-2.json: not a review file; not used" in warnings
+    assert ".author/runs/z-image.json: cannot be read" in warnings
+    assert len(table_rows(html)) == 8  # the planning document's reviews still show
 
 
 def test_report_is_deterministic(project: Path):

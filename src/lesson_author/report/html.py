@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
+from pydantic import ValidationError
 
 from lesson_author.course.models import (
     Depth,
@@ -48,6 +50,7 @@ from lesson_author.course.models import (
 )
 from lesson_author.errors import UserError
 from lesson_author.report.mdx_view import inline_to_html, mdx_to_html
+from lesson_author.review.documents import ReviewFile
 
 __all__ = [
     "STATUS_RULE",
@@ -86,6 +89,7 @@ class Verification:
     title: str
     fixed: bool | None  # True fixed, False not fixed, None accepted/deferred
     note: str = ""
+    how: str = ""  # how it was judged ("re-checked", "reviewer", ...)
 
 
 @dataclass
@@ -176,7 +180,9 @@ def _status(
     check = next((c for c in checks if _same_title(finding.title, c.title)), None)
     where = f"iteration {later_number}"
     if check is not None:
-        detail = f": {check.note}" if check.note else ""
+        detail = (f" ({check.how})" if check.how else "") + (
+            f": {check.note}" if check.note else ""
+        )
         if check.fixed is True:
             return FIXED, f"verified fixed in {where}{detail}"
         if check.fixed is None:
@@ -196,95 +202,22 @@ def status_counts(rows: list[FindingRow]) -> dict[str, int]:
 
 # ---------------------------------------------------------------- review JSON (reviews/<slug>/iteration-N.json)
 
-_VERIFICATION_KEYS = (
-    "verification",
-    "verifications",
-    "previous_findings",
-    "earlier_findings",
-    "prior_findings",
-    "fix_verification",
-    "fixes",
-    "resolutions",
-)
-_TITLE_KEYS = ("title", "finding", "finding_title", "name")
-_FIXED_WORDS = {"fixed", "resolved", "addressed", "done", "yes", "true"}
-_DEFERRED_WORDS = {"deferred", "accepted", "wontfix", "won't fix", "skipped"}
-
 
 def review_from_json(data: Any) -> tuple[Review | None, list[Verification]]:
-    """A review and its verification of earlier findings from the JSON the pipeline writes.
+    """The review and its verification of earlier findings from an ``iteration-N.json``.
 
-    Tolerant by design: unknown keys are ignored, a review that does not validate
-    is ``None`` (the planning document's markdown review is used instead).
+    The file's contract is :class:`~lesson_author.review.documents.ReviewFile`;
+    anything else gives ``(None, [])`` and the planning document's review is used.
     """
-    if not isinstance(data, dict):
-        return None, []
-    body = data.get("review") if isinstance(data.get("review"), dict) else data
-    review: Review | None
     try:
-        fields = {k: v for k, v in body.items() if k in Review.model_fields and k != "findings"}
-        findings = [
-            Finding.model_validate({k: v for k, v in f.items() if k in Finding.model_fields})
-            for f in body.get("findings", [])
-            if isinstance(f, dict)
-        ]
-        review = Review.model_validate(
-            {**fields, "date": str(fields.get("date", "")), "findings": findings}
-        )
-    except (ValueError, TypeError, AttributeError):
-        review = None
-    checks: list[Verification] = []
-    for source in (data, body):
-        for key in _VERIFICATION_KEYS:
-            checks.extend(_verifications(source.get(key)))
-        if checks:
-            break
-    return review, checks
-
-
-def _verifications(value: Any) -> list[Verification]:
-    found: list[Verification] = []
-    if isinstance(value, dict):  # {title: fixed?}
-        value = [{"title": k, "status": v} for k, v in value.items()]
-    if not isinstance(value, list):
-        return found
-    for item in value:
-        if not isinstance(item, dict):
-            continue
-        title = next((item[k] for k in _TITLE_KEYS if isinstance(item.get(k), str)), None)
-        if isinstance(item.get("finding"), dict):
-            title = item["finding"].get("title", title)
-        if not title:
-            continue
-        fixed = _fixed_value(item)
-        note = next(
-            (
-                item[k]
-                for k in ("note", "notes", "evidence", "explanation", "comment")
-                if isinstance(item.get(k), str)
-            ),
-            "",
-        )
-        found.append(Verification(title=title, fixed=fixed, note=note))
-    return found
-
-
-def _fixed_value(item: dict[str, Any]) -> bool | None:
-    for key in ("fixed", "resolved", "addressed"):
-        if isinstance(item.get(key), bool):
-            return item[key]
-    for key in ("status", "state", "verdict", "resolution"):
-        value = item.get(key)
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            word = value.strip().lower()
-            if word in _FIXED_WORDS:
-                return True
-            if word in _DEFERRED_WORDS:
-                return None
-            return False
-    return False
+        file = ReviewFile.model_validate(data)
+    except ValidationError:
+        return None, []
+    checks = [
+        Verification(title=v.title, fixed=v.fixed, note=v.note, how=v.how)
+        for v in file.verification
+    ]
+    return file.review(), checks
 
 
 def merge_reviews(plan_reviews: list[Review], json_reviews: dict[int, Review]) -> list[Review]:
@@ -362,20 +295,34 @@ def _phase_row(name: str, data: dict[str, Any]) -> PhaseRow:
     return row
 
 
+def _merge_rows(rows: Iterable[PhaseRow]) -> list[PhaseRow]:
+    """One row per phase name (a node that ran twice, e.g. review per iteration, is summed)."""
+    merged: dict[str, PhaseRow] = {}
+    for row in rows:
+        into = merged.setdefault(row.phase, PhaseRow(phase=row.phase))
+        for attr in ("calls", "cache_hits", "tokens_in", "tokens_out", "seconds", "cost"):
+            value = getattr(row, attr)
+            if value is not None:
+                setattr(into, attr, (getattr(into, attr) or 0) + value)
+    return list(merged.values())
+
+
 def run_view(data: Any) -> RunView | None:
     """Tokens and time per phase from whatever run summary the pipeline wrote; None if unusable."""
     if not isinstance(data, dict):
         return None
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else data
     rows: list[PhaseRow] = []
-    for key in ("phases", "summary", "per_phase"):
+    for key in ("phases", "summary", "per_phase", "nodes", "events"):
         value = usage.get(key, data.get(key))
         if isinstance(value, list):
-            rows = [
-                _phase_row(str(item.get("phase") or item.get("name") or "?"), item)
+            rows = _merge_rows(
+                _phase_row(
+                    str(item.get("phase") or item.get("node") or item.get("name") or "?"), item
+                )
                 for item in value
-                if isinstance(item, dict)
-            ]
+                if isinstance(item, dict) and item.get("kind", "end") == "end"
+            )
         elif isinstance(value, dict):
             rows = [
                 _phase_row(str(k), v if isinstance(v, dict) else {"seconds": v})
@@ -447,6 +394,7 @@ class ReportInput:
     run: dict[str, Any] | None = None
     run_source: str = ""
     plan_source: str = ""
+    warnings: list[str] = field(default_factory=list)  # side files that could not be used
 
 
 def _environment() -> Environment:
@@ -586,6 +534,7 @@ def render_report(data: ReportInput) -> str:
         run=run,
         run_present=data.run is not None,
         run_source=data.run_source,
+        warnings=data.warnings,
     )
 
 
@@ -597,24 +546,50 @@ def report_path(project_root: Path, slug: str) -> Path:
     return Path(project_root) / "reviews" / slug / "report.html"
 
 
-def _read_json(path: Path) -> Any:
+def _read_side_file(path: Path, root: Path, warnings: list[str]) -> str | None:
+    """A file the page shows but does not depend on: its text, or None with a warning."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read as JSON: {exc}", path=path) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        warnings.append(f"{_relative(path, root)}: cannot be read ({exc}); not shown")
+        return None
 
 
-def _iteration_jsons(folder: Path) -> dict[int, Any]:
-    found: dict[int, Any] = {}
-    if not folder.is_dir():
-        return found
-    for path in folder.glob("iteration-*.json"):
+def _read_json(path: Path, root: Path, warnings: list[str]) -> Any:
+    text = _read_side_file(path, root, warnings)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        warnings.append(f"{_relative(path, root)}: not valid JSON ({exc}); not used")
+        return None
+
+
+def _review_files(
+    folder: Path, root: Path, warnings: list[str]
+) -> tuple[dict[int, Review], dict[int, list[Verification]]]:
+    """The ``iteration-N.json`` reviews and verifications the pipeline wrote for the lesson."""
+    reviews: dict[int, Review] = {}
+    checks: dict[int, list[Verification]] = {}
+    paths = sorted(folder.glob("iteration-*.json")) if folder.is_dir() else []
+    for path in paths:
         m = re.fullmatch(r"iteration-(\d+)\.json", path.name)
-        if m:
-            found[int(m.group(1))] = _read_json(path)
-    return found
+        if not m:
+            continue
+        data = _read_json(path, root, warnings)
+        if data is None:
+            continue
+        review, verification = review_from_json(data)
+        if review is None:
+            warnings.append(f"{_relative(path, root)}: not a review file; not used")
+            continue
+        reviews[int(m.group(1))] = review
+        if verification:
+            checks[int(m.group(1))] = verification
+    return reviews, checks
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -637,23 +612,12 @@ def write_report(slug: str, records_dir: Path, out: Path | None = None) -> Path:
         )
     plan = tree.lesson_plan_at(location.plan_path)
     root = project_root(records_dir)
+    warnings: list[str] = []
     mdx_path = location.build_dir / f"{slug}.mdx"
-    try:
-        lesson_mdx = mdx_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        lesson_mdx = None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read the built lesson: {exc}", path=mdx_path) from exc
-    json_reviews: dict[int, Review] = {}
-    verifications: dict[int, list[Verification]] = {}
-    for number, data in _iteration_jsons(root / "reviews" / slug).items():
-        review, checks = review_from_json(data)
-        if review is not None:
-            json_reviews[number] = review
-        if checks:
-            verifications[number] = checks
+    lesson_mdx = _read_side_file(mdx_path, root, warnings)
+    json_reviews, verifications = _review_files(root / "reviews" / slug, root, warnings)
     run_path = root / ".author" / "runs" / f"{slug}.json"
-    run = _read_json(run_path) if run_path.is_file() else None
+    run = _read_json(run_path, root, warnings) if run_path.is_file() else None
     html = render_report(
         ReportInput(
             plan=plan,
@@ -666,6 +630,7 @@ def write_report(slug: str, records_dir: Path, out: Path | None = None) -> Path:
             run=run,
             run_source=_relative(run_path, root),
             plan_source=_relative(location.plan_path, root),
+            warnings=warnings,
         )
     )
     target = Path(out) if out is not None else report_path(root, slug)
