@@ -84,7 +84,7 @@ def test_lesson_document_missing_from_its_series_plan(tree: CourseTree, seeds_di
         seed(seeds_dir, "004").read_text().replace("**Slug:** `z-image`", "**Slug:** `z-image-2`")
     )
     problems = check_tree(tree)
-    assert [(p.path, p.code) for p in problems] == [(doc, "unplanned-lesson")]
+    assert [(p.path, p.line, p.code) for p in problems] == [(doc, 3, "unplanned-lesson")]
     assert "not in its series plan" in problems[0].message
 
 

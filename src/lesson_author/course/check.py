@@ -267,7 +267,7 @@ def _check_lesson_doc(
     if slug and slug != stem:
         out.add(
             path,
-            _slug_line(doc),
+            _slug_line(path, doc),
             f"**Slug:** '{slug}' differs from the file name '{stem}.md'",
             "slug-mismatch",
         )
@@ -280,14 +280,14 @@ def _check_lesson_doc(
         if entry is None:
             out.add(
                 path,
-                _slug_line(doc),
+                _slug_line(path, doc),
                 f"lesson '{slug}' is not in its series plan {plan_path}",
                 "unplanned-lesson",
             )
         elif module is not None and entry[0] != module:
             out.add(
                 path,
-                _slug_line(doc),
+                _slug_line(path, doc),
                 f"lesson '{slug}' is filed under module {module} but "
                 f"{entry[1]}:{entry[2] or 1} lists it under module {entry[0]}",
                 "wrong-module",
@@ -295,7 +295,7 @@ def _check_lesson_doc(
     elif slug not in by_module_plan and slug not in listed:
         out.add(
             path,
-            _slug_line(doc),
+            _slug_line(path, doc),
             f"lesson '{slug}' is in no series plan or module plan",
             "unplanned-lesson",
         )
@@ -364,5 +364,10 @@ def _counts(found: dict[Severity, int]) -> str:
     return " + ".join(parts) if parts else "no findings"
 
 
-def _slug_line(doc: LessonPlan) -> int | None:
-    return doc.line
+def _slug_line(path: Path, doc: LessonPlan) -> int | None:
+    """The line of the document's ``**Slug:**`` field (else its title line)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return doc.line
+    return next((i for i, text in enumerate(lines, 1) if text.startswith("**Slug:**")), doc.line)
