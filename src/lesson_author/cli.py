@@ -218,3 +218,18 @@ def plan(
         typer.echo(result.to_json())
     else:
         print_result(result, stdout())
+
+
+@app.command()
+def report(
+    slug: Annotated[str, typer.Argument(help="The lesson's slug, as the series plan lists it.")],
+    records: RecordsOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the page.", show_default=False),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML page about a lesson (default reviews/SLUG/report.html)."""
+    from lesson_author.report import write_report
+
+    typer.echo(str(write_report(slug, find_records_dir(records, Path.cwd()), out)))
