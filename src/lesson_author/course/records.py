@@ -15,12 +15,22 @@ What is derived, and from what:
 
 **The author's wording wins while it is true.**  A derived line is rewritten
 only when the facts it states (verdict, iteration, counts per severity, built
-and planned lesson counts, complete or not) disagree with the records, or when
-it is missing from a summary written in the structured (seed) format; it is then
-written in the canonical form below, which states the facts, so a second run
-changes nothing.  Free-form summaries (no ``**Status:**``-style header lines)
-never get lines added.  Everything else in a file is kept byte for byte: the
-edits are made on the text, line by line, not by re-rendering the file.
+and planned lesson counts, complete or not) disagree with the records; it is
+then written in the canonical form (:func:`review_line`,
+:func:`review_note_bullet`, :attr:`ModuleProgress.status_line`), which states
+the facts, so a second run changes nothing.  ``Passed at iteration 2/3.
+Iteration 1 had 2 improvement findings ...`` stays; ``PASS on iteration 2/3
+(iteration 1 had 3 IMPROVEMENT ...)`` when iteration 1 also had a CRITICAL
+does not.  Once a line states any count for an iteration, a severity it leaves
+out means 0; counts about other iterations (``4 of 5 improvement findings
+fixed``, ``3 polish items retained``) are not read as counts.
+
+Missing derived lines are added: a record's ``**Status:**`` line, and the
+``**Review:**`` line and review-notes bullets of a summary written in the
+structured (seed) format, i.e. one that opens with ``**Label:** value`` lines.
+Free-form summaries never get lines added.  Everything else in a file is kept
+byte for byte (line endings and BOM included): the edits are made on the text,
+line by line, never by re-rendering the file.
 
 :func:`upsert_lesson` is the model-level half used by the pipeline's record
 step: it puts one lesson's concept rows and summary into a module record.
@@ -647,7 +657,8 @@ def _record_text(
         return None
     old = _read(path)
     doc = _Text(old)
-    for summary in record.summaries:
+    # bottom-up, so that lines added to one summary do not move the ones above it
+    for summary in reversed(record.summaries):
         if not _is_slug(summary.slug):
             continue
         plan_path = tree.module_lesson_path(module, summary.slug)
