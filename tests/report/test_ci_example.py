@@ -114,4 +114,7 @@ def test_failed_check_is_annotated_at_file_and_line(workflow: dict, course_repo:
     )
     assert result.returncode == 0, result.stderr
     relative = lesson.relative_to(course_repo).as_posix()
-    assert f"::error file={relative},line=1,title=author check (slug-mismatch)::" in result.stdout
+    lines = lesson.read_text(encoding="utf-8").splitlines()
+    slug_line = next(n for n, text in enumerate(lines, start=1) if text.startswith("**Slug:**"))
+    expected = f"::error file={relative},line={slug_line},title=author check (slug-mismatch)::"
+    assert expected in result.stdout
