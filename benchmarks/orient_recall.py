@@ -33,7 +33,13 @@ from lesson_author.course.parse import parse_lesson_plan  # noqa: E402
 from lesson_author.course.tree import CourseTree  # noqa: E402
 from lesson_author.pipeline.context import RunContext  # noqa: E402
 from lesson_author.pipeline.load import load_node  # noqa: E402
-from lesson_author.pipeline.orient import concept_name, orient_messages, tokens  # noqa: E402
+from lesson_author.llm.config import LLMConfig  # noqa: E402
+from lesson_author.pipeline.orient import (  # noqa: E402
+    candidate_budget,
+    concept_name,
+    orient_messages,
+    tokens,
+)
 from lesson_author.pipeline.state import ConceptFact, LessonState  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -103,7 +109,9 @@ def name_matches(reference: str, candidate: str) -> bool:
     return max(forward, backward) >= MIN_NAME_COVERAGE
 
 
-def measure(tree: CourseTree, slug: str, tokenizer: Any = None) -> LessonFigures:
+def measure(
+    tree: CourseTree, slug: str, tokenizer: Any = None, budget: int | None = None
+) -> LessonFigures:
     location = tree.locate(slug)
     run = RunContext(
         tree=tree,
@@ -111,6 +119,7 @@ def measure(tree: CourseTree, slug: str, tokenizer: Any = None) -> LessonFigures
         provider=SimpleNamespace(name="none", model="none"),  # type: ignore[arg-type]
         project_root=tree.root.parent,
         force=True,  # only load runs here; nothing is written
+        candidate_tokens=budget,
     )
     update = load_node(LessonState(slug=slug), run)
     state = LessonState(slug=slug, lesson=update["lesson"], module=update["module"], candidates=update["candidates"])
@@ -172,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     unit = "tokens (model tokenizer)" if tokenizer else "tokens (chars/4)"
     with tempfile.TemporaryDirectory() as tmp:
         tree = CourseTree.open(corpus_before_z_image(Path(tmp)))
-        rows = [measure(tree, slug, tokenizer) for slug in args.lessons.split(",")]
+        slugs = args.lessons.split(",")
+        rows = [measure(tree, slug, tokenizer) for slug in slugs]
+        local_budget = candidate_budget(LLMConfig().n_ctx)
+        small = [measure(tree, slug, tokenizer, local_budget) for slug in slugs]
     print(f"{'lesson':<24} {'recall':>7} {'found':>7} {'cands':>6} {'prompt ' + unit:>28}")
     ok = True
     for r in rows:
@@ -186,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'':<24} ({r.unresolved_sources} reference row(s) cite a lesson the course does not have; matched by name)")
         for miss in r.missed:
             print(f"{'':<24} missed: {miss}")
+    print()
+    print(f"with the embedded model's context window ({LLMConfig().n_ctx} tokens): candidate budget {local_budget}")
+    for r in small:
+        print(f"{r.slug:<24} {r.recall:7.0%} {r.found:>3}/{r.reference:<3} {r.candidates:>6} {r.prompt_tokens:>28}")
     return 0 if ok else 1
 
 

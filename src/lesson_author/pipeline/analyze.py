@@ -69,11 +69,14 @@ def match_known(
 ) -> Match | None:
     """The student-state row that is the concept `name` names, or None (NOT TAUGHT).
 
-    The prerequisite's name (before any parenthesis) must be mostly covered by the
-    row's words, rare words counting more; among rows nearly as good as the best,
-    the deepest wins (the student has the concept at the highest depth any lesson
-    reached). An acronym the records never use (``DMD``) matches nothing, however
-    many of its expansion's common words a row happens to share.
+    * Anchor: the rarest of the name's words that the records use at all must
+      appear in the row (its concept or notes); a name none of whose words the
+      records use (``DMD``) matches nothing.
+    * Coverage: the row must hold at least half of the name's words, rare words
+      counting more (words only in the row's notes count half).
+    * Among rows nearly as good as the best, and rows whose own name holds every
+      word of the prerequisite's name, the deepest wins: the student has a
+      concept at the highest depth any lesson took it to.
     """
     weights = weights if weights is not None else _weights(student)
     default = max(weights.values(), default=1.0)
@@ -81,36 +84,42 @@ def match_known(
     detail = set(tokens(name)) - head
     if not head:
         head, detail = detail, set()
-    if not head:
+    seen = [t for t in head if t in weights]
+    if not seen:
         return None
+    anchor = max(seen, key=lambda t: weights[t])
 
     def w(t: str) -> float:
         return weights.get(t, default)
 
     head_total = sum(w(t) for t in head)
     detail_total = sum(w(t) for t in detail)
-    scored: list[tuple[float, KnownConcept]] = []
+    scored: list[tuple[float, bool, KnownConcept]] = []
     for c in student.concepts:
         row_words = set(tokens(c.concept))
+        note_words = set(tokens(c.notes)) - row_words
+        if anchor not in row_words and anchor not in note_words:
+            continue
         row_head = set(tokens(concept_name(c.concept)))
-        head_cover = sum(w(t) for t in head & row_words) / head_total
+        head_cover = (
+            sum(w(t) for t in head & row_words) + 0.5 * sum(w(t) for t in head & note_words)
+        ) / head_total
         if head_cover < MIN_NAME_COVERAGE:
             continue
-        # the row's own name should be about this concept too, not only its detail
-        if not head & row_head and not row_head & detail:
-            continue
-        detail_cover = sum(w(t) for t in detail & row_words) / detail_total if detail_total else head_cover
+        detail_cover = (
+            sum(w(t) for t in detail & row_words) / detail_total if detail_total else head_cover
+        )
         total = 0.75 * head_cover + 0.25 * detail_cover
+        if total < MIN_TOTAL_COVERAGE:
+            continue
         row_head_total = sum(w(t) for t in row_head) or 1.0
         tightness = sum(w(t) for t in row_head & (head | detail)) / row_head_total
-        score = total + 0.2 * tightness
-        if total >= MIN_TOTAL_COVERAGE:
-            scored.append((score, c))
+        scored.append((total + 0.2 * tightness, head <= row_head, c))
     if not scored:
         return None
-    best = max(score for score, _ in scored)
-    near = [(score, c) for score, c in scored if score >= NEAR_BEST * best]
-    score, chosen = max(near, key=lambda sc: (sc[1].depth, sc[0]))
+    best = max(score for score, _, _ in scored)
+    same = [(score, c) for score, named, c in scored if score >= NEAR_BEST * best or named]
+    score, chosen = max(same, key=lambda sc: (sc[1].depth, sc[0]))
     return Match(chosen, score)
 
 

@@ -312,7 +312,7 @@ def select_candidates(
     for c in concepts:
         if c.lesson not in order:
             continue
-        for context, cited in citations(f"{c.concept} {c.notes}", numbers, modules):
+        for context, cited in citations(f"{c.concept}. {c.notes}", numbers, modules):
             for j in {j for slug in cited for j in by_lesson.get(slug, [])} | {
                 j for module in cited for j in by_module.get(module, [])
             }:

@@ -1,0 +1,73 @@
+"""The prerequisite audit: actual depth, source and OK/GAP come from the records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lesson_author.course.knowledge import KnownConcept, StudentState
+from lesson_author.course.models import Depth
+from lesson_author.pipeline.analyze import audit, match_known
+
+ROW_PATH = Path("series-x/module-x-1/record.md")
+
+
+def known(concept: str, depth: Depth, lesson: str, notes: str = "") -> KnownConcept:
+    return KnownConcept(
+        concept=concept, depth=depth, lesson=lesson, module="1.1", notes=notes, path=ROW_PATH, line=1
+    )
+
+
+@pytest.fixture
+def student() -> StudentState:
+    return StudentState(
+        before="next",
+        concepts=[
+            known("Consistency distillation (teacher-student pattern, fewer steps)", Depth.DEVELOPED, "consistency-models"),
+            known("Adversarial diffusion distillation / ADD (hybrid loss with a discriminator)", Depth.DEVELOPED, "turbo"),
+            known("Rotary Position Embeddings (RoPE)", Depth.MENTIONED, "embeddings"),
+            known("RoPE mechanism (rotation in 2D subspaces, relative position in Q/K dot product)", Depth.DEVELOPED, "long-context"),
+            known("DiT block as standard transformer block (MHA + FFN, no encoder-decoder hierarchy)", Depth.DEVELOPED, "dit"),
+            known("Encoder-decoder vs decoder-only distinction (original transformer, BERT, T5)", Depth.INTRODUCED, "decoders"),
+            known("Flow matching (straight-line interpolation, velocity prediction)", Depth.DEVELOPED, "flow-matching"),
+            known("Distribution of activations across layers", Depth.INTRODUCED, "debugging"),
+        ],
+        lessons=["consistency-models", "turbo", "embeddings", "long-context", "dit", "decoders", "flow-matching", "debugging"],
+    )
+
+
+def test_an_acronym_the_records_never_use_is_not_taught(student: StudentState) -> None:
+    # its expansion shares common words (distribution, distillation) with real rows
+    assert match_known("DMD (Distribution Matching Distillation)", student) is None
+    [row] = audit([("DMD (Distribution Matching Distillation)", Depth.INTRODUCED, "")], student, {})
+    assert (row.actual, row.status, row.source) == (Depth.NOT_TAUGHT, "GAP", "--")
+
+
+def test_the_deepest_row_naming_the_concept_wins(student: StudentState) -> None:
+    match = match_known("RoPE (Rotary Position Embedding)", student)
+    assert match is not None and match.concept.lesson == "long-context"
+    [row] = audit([("RoPE", Depth.INTRODUCED, "")], student, {"long-context": "5.3.1"})
+    assert (row.actual, row.status, row.source) == (Depth.DEVELOPED, "OK", "long-context (5.3.1)")
+
+
+def test_the_rarest_word_anchors_the_match(student: StudentState) -> None:
+    # "DiT block" shares encoder-decoder and transformer, but says nothing about T5
+    match = match_known("T5 as encoder-decoder transformer", student)
+    assert match is not None and match.concept.lesson == "decoders"
+
+
+def test_status_is_computed_from_the_depths(student: StudentState) -> None:
+    rows = audit(
+        [
+            ("Consistency distillation", Depth.DEVELOPED, "compare with"),
+            ("Flow matching", Depth.APPLIED, "trains with it"),
+            ("consistency distillation", Depth.MENTIONED, "a repeat is dropped"),
+        ],
+        student,
+        {},
+    )
+    assert [(r.concept, r.actual, r.status) for r in rows] == [
+        ("Consistency distillation", Depth.DEVELOPED, "OK"),
+        ("Flow matching", Depth.DEVELOPED, "GAP"),
+    ]

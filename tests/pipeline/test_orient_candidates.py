@@ -1,0 +1,112 @@
+"""Orient's deterministic half: which student-state rows the model gets to choose from."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from lesson_author.course.knowledge import KnownConcept, StudentState
+from lesson_author.course.models import Depth
+from lesson_author.pipeline import schemas
+from lesson_author.pipeline.orient import orient_outcome, select_candidates
+from lesson_author.pipeline.state import ConceptFact
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+
+
+def known(concept: str, lesson: str, module: str, notes: str = "", depth: Depth = Depth.DEVELOPED) -> KnownConcept:
+    return KnownConcept(concept=concept, depth=depth, lesson=lesson, module=module, notes=notes, path=Path("r.md"), line=1)
+
+
+def student() -> StudentState:
+    rows = [
+        known("Backpropagation (chain rule through layers)", "backprop", "1.1"),
+        known("Cross-attention mechanism (Q from image, K/V from text)", "conditioning", "6.3", "Text enters the U-Net here."),
+        known("Flow matching (straight paths between noise and data)", "flow-matching", "7.2"),
+        known("Learning rate schedules", "training", "1.3"),
+        known("DiT block (transformer block with adaLN-Zero)", "dit", "7.4", "Replaces the cross-attention from 6.3.4 with joint attention."),
+        known("Patchify (latent to tokens)", "dit", "7.4"),
+    ]
+    rows += [known(f"Optimizer trick zq{n}x", "training", "1.3", "A long note " * 5) for n in range(40)]
+    return StudentState(before="mmdit", concepts=rows, lessons=["backprop", "training", "conditioning", "flow-matching", "dit"])
+
+
+def test_earlier_lessons_of_the_module_come_first_then_the_lesson_topics() -> None:
+    facts = select_candidates(
+        student(),
+        lesson_text="MMDiT: joint attention over text and image tokens, trained with flow matching.",
+        previous_lessons=["dit"],
+        numbers={"dit": "7.4.1", "flow-matching": "7.2.2", "conditioning": "6.3.4"},
+    )
+    names = [f.concept.split(" (")[0] for f in facts]
+    assert set(names[:2]) == {"DiT block", "Patchify"}
+    assert "Flow matching" in names
+    assert "Backpropagation" not in names
+    assert [f.id for f in facts] == list(range(1, len(facts) + 1))
+    flow = next(f for f in facts if f.concept.startswith("Flow matching"))
+    assert (flow.depth, flow.source) == (Depth.DEVELOPED, "flow-matching (7.2.2)")
+
+
+def test_a_row_cited_by_an_earlier_lesson_of_the_module_is_offered() -> None:
+    facts = select_candidates(
+        student(),
+        lesson_text="Something unrelated to every row.",
+        previous_lessons=["dit"],
+        numbers={"dit": "7.4.1", "conditioning": "6.3.4"},
+    )
+    assert any(f.concept.startswith("Cross-attention") for f in facts)
+
+
+def test_the_candidate_list_respects_its_token_budget() -> None:
+    facts = select_candidates(
+        student(),
+        lesson_text=" ".join(f"zq{n}x" for n in range(40)),
+        previous_lessons=[],
+        token_budget=200,
+    )
+    assert 0 < len(facts) < 20
+    assert sum(len(f.concept) + len(f.notes) + len(f.source) + 30 for f in facts) // 4 <= 200
+
+
+def test_the_model_only_picks_rows_depth_and_source_stay_the_records() -> None:
+    facts = [
+        ConceptFact(id=1, concept="Flow matching", depth=Depth.DEVELOPED, lesson="flow-matching", source="flow-matching (7.2.2)"),
+        ConceptFact(id=2, concept="Patchify", depth=Depth.DEVELOPED, lesson="dit", source="dit (7.4.1)"),
+    ]
+    reply = schemas.OrientReply(
+        relevant=[
+            schemas.ConceptPick(id=2, note="patches are tokens"),
+            schemas.ConceptPick(id=2, note="a repeat"),
+            schemas.ConceptPick(id=77, note="an invented id"),
+        ],
+        missing=["Rectified flow"],
+        mental_models=[schemas.MentalModelNote(name="Tokenize the image", use="same move")],
+        not_covered=[schemas.NotCoveredNote(topic="Joint attention", detail="never taught")],
+        readiness="Ready: every building block is there except joint attention itself.",
+    )
+    outcome = orient_outcome(reply, facts, None)
+    rows = [(r.concept, r.depth, r.source) for r in outcome.relevant_concepts]
+    assert rows == [
+        ("Patchify", Depth.DEVELOPED, "dit (7.4.1)"),
+        ("Rectified flow", Depth.NOT_TAUGHT, "--"),
+    ]
+
+
+@pytest.mark.corpus
+def test_orient_recall_on_the_seed_z_image_plan() -> None:
+    if not (SHARED / "corpus" / "courseai-records").is_dir():
+        pytest.skip("needs ../shared/corpus (the shared corpus is not beside this checkout)")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import orient_recall
+
+    from lesson_author.course.tree import CourseTree
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = CourseTree.open(orient_recall.corpus_before_z_image(Path(tmp)))
+        figures = orient_recall.measure(tree, "z-image")
+    assert figures.recall >= 0.9, figures.missed
+    assert figures.prompt_tokens < 8000
