@@ -233,3 +233,245 @@ def report(
     from lesson_author.report import write_report
 
     typer.echo(str(write_report(slug, find_records_dir(records, Path.cwd()), out)))
+
+
+# ---------------------------------------------------------------- lesson: build, review, record
+
+EXIT_NOT_PASS = 3
+
+BaseUrlOption = Annotated[
+    str | None, typer.Option("--base-url", help="An OpenAI-compatible endpoint.")
+]
+ModelOption = Annotated[str | None, typer.Option("--model", help="The endpoint's model.")]
+ApiKeyOption = Annotated[
+    str | None, typer.Option("--api-key", help="The endpoint's key (default $OPENAI_API_KEY).")
+]
+LocalModelOption = Annotated[
+    Path | None, typer.Option("--local-model", help="A GGUF file for the embedded model.")
+]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary.")]
+SlugArgument = Annotated[str, typer.Argument(help="The lesson's slug, as the series plan lists it.")]
+
+
+def _lesson_setup(
+    slug: str,
+    records: Path | None,
+    *,
+    base_url: str | None,
+    model: str | None,
+    api_key: str | None,
+    local_model: Path | None,
+    no_cache: bool,
+    as_json: bool,
+    force: bool = False,
+    max_iterations: int = 3,
+) -> Any:
+    """The run context of a one-phase command (build, review)."""
+    from lesson_author.pipeline.run import llm_config, make_run_context
+
+    records_dir = find_records_dir(records, Path.cwd())
+    config = llm_config(
+        records_dir,
+        base_url=base_url,
+        model=model,
+        api_key=api_key,
+        local_model=local_model,
+        cache=False if no_cache else None,
+    )
+    return make_run_context(
+        slug, records_dir=records_dir, config=config, force=force, max_iterations=max_iterations
+    )
+
+
+@app.command()
+def lesson(
+    slug: SlugArgument,
+    records: RecordsOption = None,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key: ApiKeyOption = None,
+    local_model: LocalModelOption = None,
+    no_cache: NoCacheOption = False,
+    max_iterations: Annotated[
+        int,
+        typer.Option("--max-iterations", min=1, max=3, help="Review iterations before stopping."),
+    ] = 3,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Forget an unfinished run and start over.")
+    ] = False,
+    replan: Annotated[
+        bool, typer.Option("--replan", help="Plan again even when a planning document exists.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite documents a person edited.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Plan (unless planned), build, review and revise until PASS, record. Exit 3 if not PASS."""
+    from lesson_author.pipeline.lesson_graph import print_lesson_result, run_lesson
+    from lesson_author.pipeline.progress import RichProgress
+    from lesson_author.pipeline.run import llm_config
+
+    records_dir = find_records_dir(records, Path.cwd())
+    config = llm_config(
+        records_dir,
+        base_url=base_url,
+        model=model,
+        api_key=api_key,
+        local_model=local_model,
+        cache=False if no_cache else None,
+    )
+    progress = None if as_json else RichProgress(stderr())
+    result = run_lesson(
+        slug,
+        records_dir=records_dir,
+        config=config,
+        max_iterations=max_iterations,
+        restart=restart,
+        replan=replan,
+        force=force,
+        progress=progress,
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_lesson_result(result, stdout())
+    if not result.passed:
+        raise typer.Exit(EXIT_NOT_PASS)
+
+
+@app.command()
+def build(
+    slug: SlugArgument,
+    records: RecordsOption = None,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key: ApiKeyOption = None,
+    local_model: LocalModelOption = None,
+    no_cache: NoCacheOption = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a lesson or notebook a person edited.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the lesson (.mdx) and its practice notebook (.ipynb) from the planning document."""
+    from lesson_author.pipeline.lesson_graph import build_now
+
+    run = _lesson_setup(
+        slug, records, base_url=base_url, model=model, api_key=api_key,
+        local_model=local_model, no_cache=no_cache, as_json=as_json, force=force,
+    )
+    with stderr().status(f"building {slug} section by section ..."):
+        written = build_now(run)
+    if as_json:
+        data = {"slug": slug, "written": written, "usage": run.usage_log.to_dict()}
+        typer.echo(json.dumps(data, indent=2))
+        return
+    stdout().print(run.usage_log.render_table(f"author build {slug}"))
+    for path in written:
+        stdout().print(f"wrote {path}")
+
+
+@app.command()
+def review(
+    slug: SlugArgument,
+    records: RecordsOption = None,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key: ApiKeyOption = None,
+    local_model: LocalModelOption = None,
+    no_cache: NoCacheOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Review the lesson as it is on disk (after hand edits too); exit 3 unless PASS."""
+    from lesson_author.pipeline.lesson_graph import findings_table, review_now
+
+    run = _lesson_setup(
+        slug, records, base_url=base_url, model=model, api_key=api_key,
+        local_model=local_model, no_cache=no_cache, as_json=as_json,
+    )
+    with stderr().status(f"reviewing {slug} ..."):
+        result, written = review_now(run)
+    verdict = result.verdict.value if result.verdict else "?"
+    if as_json:
+        data = {
+            "slug": slug,
+            "iteration": result.iteration,
+            "verdict": verdict,
+            "findings": [f.model_dump(mode="json", exclude={"line", "layout"}) for f in result.findings],
+            "written": written,
+            "usage": run.usage_log.to_dict(),
+        }
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        out = stdout()
+        if result.findings:
+            out.print(findings_table(result.findings, f"iteration {result.iteration} findings"))
+        style = "green" if verdict == "PASS" else "red"
+        out.print(f"iteration {result.iteration}/{result.of}: [{style}]{verdict}[/{style}]")
+        for path in written:
+            out.print(f"wrote {path}")
+    if verdict != "PASS":
+        raise typer.Exit(EXIT_NOT_PASS)
+
+
+@app.command()
+def findings(
+    slug: SlugArgument,
+    records: RecordsOption = None,
+    severity: Annotated[
+        str | None,
+        typer.Option("--severity", help="Only this severity: CRITICAL, IMPROVEMENT or POLISH."),
+    ] = None,
+    open_only: Annotated[
+        bool, typer.Option("--open", help="Only findings still open after the last review.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The lesson's review findings, every iteration, with fixed/open status."""
+    from rich.table import Table
+
+    from lesson_author.course.tree import project_root, validate_slug
+    from lesson_author.review.documents import finding_rows, load_review_files, review_file
+
+    validate_slug(slug)
+    wanted = severity.upper() if severity else None
+    if wanted not in (None, "CRITICAL", "IMPROVEMENT", "POLISH"):
+        raise UserError(f"--severity must be CRITICAL, IMPROVEMENT or POLISH, not '{severity}'")
+    tree = open_tree(records)
+    files = load_review_files(project_root(tree.root), slug)
+    if not files:  # reviews written by hand (or before author): read the planning document
+        plan = tree.lesson_plan(slug)
+        files = [review_file(slug, r) for r in (plan.reviews if plan else [])]
+    if not files:
+        raise UserError(f"'{slug}' has no reviews yet: run `author review {slug}`")
+    rows = [
+        r for r in finding_rows(files)
+        if (wanted is None or r["severity"] == wanted) and (not open_only or r["status"] == "open")
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{slug}: findings")
+    for name in ("it.", "severity", "finding", "location", "status"):
+        table.add_column(name)
+    colors = {"CRITICAL": "red", "IMPROVEMENT": "yellow", "POLISH": "cyan"}
+    for r in rows:
+        color = colors.get(r["severity"], "white")
+        status = r["status"]
+        table.add_row(
+            str(r["iteration"]),
+            f"[{color}]{r['severity']}[/{color}]",
+            r["title"],
+            r["location"],
+            f"[green]{status}[/green]" if status.startswith("fixed") else status,
+        )
+    stdout().print(table)
+    last = files[-1]
+    stderr().print(
+        f"{len(rows)} finding(s); last review: iteration {last.iteration}/{last.of}, "
+        f"{last.verdict.value}"
+    )

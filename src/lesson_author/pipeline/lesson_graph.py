@@ -287,3 +287,85 @@ def review_now(run: RunContext) -> tuple[Review, list[str]]:
         run, plan, iteration=iteration, of=max(run.max_iterations, iteration), previous=previous
     )
     return review, write_review(run, review, statuses)
+
+
+# ---------------------------------------------------------------- the end-of-run summary
+
+
+def _counts_text(review: Review) -> str:
+    parts = [f"{n} {s.value.lower()}" for s, n in review.counts.items() if n]
+    return ", ".join(parts) or "no findings"
+
+
+def findings_table(findings: list[Finding], title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for name in ("severity", "finding", "location"):
+        table.add_column(name)
+    colors = {"CRITICAL": "red", "IMPROVEMENT": "yellow", "POLISH": "cyan"}
+    for f in findings:
+        sev = f.severity.value
+        table.add_row(f"[{colors[sev]}]{sev}[/{colors[sev]}]", f.title, f.location)
+    return table
+
+
+def print_lesson_result(result: LessonRunResult, console: Any) -> None:
+    """Verdict per iteration, time and tokens per phase, files written, open findings."""
+    from rich.table import Table
+
+    table = Table(title=f"author lesson {result.slug}")
+    for name in ("phase", "runs", "elapsed s", "calls", "cached", "tokens in", "tokens out"):
+        table.add_column(name, justify="left" if name == "phase" else "right")
+    phases: dict[str, list[NodeUsage]] = {}
+    for n in result.nodes:
+        phases.setdefault(n.node, []).append(n)
+    for name, runs in phases.items():
+        table.add_row(
+            name,
+            str(len(runs)),
+            f"{sum(r.elapsed_s for r in runs):.1f}",
+            str(sum(r.calls for r in runs)),
+            str(sum(r.cache_hits for r in runs)),
+            str(sum(r.prompt_tokens for r in runs)),
+            str(sum(r.completion_tokens for r in runs)),
+        )
+    table.add_section()
+    table.add_row(
+        "total",
+        str(len(result.nodes)),
+        f"{result.elapsed_s:.1f}",
+        str(sum(n.calls for n in result.nodes)),
+        str(sum(n.cache_hits for n in result.nodes)),
+        str(sum(n.prompt_tokens for n in result.nodes)),
+        str(sum(n.completion_tokens for n in result.nodes)),
+        style="bold",
+    )
+    console.print(table)
+    if result.resumed_at:
+        console.print(f"resumed at {result.resumed_at}")
+    for r in result.reviews:
+        verdict = r.verdict.value if r.verdict else "?"
+        style = (
+            "green"
+            if r.verdict is Verdict.PASS
+            else "yellow"
+            if r.verdict is Verdict.NEEDS_REVISION
+            else "red"
+        )
+        console.print(
+            f"iteration {r.iteration}/{r.of}: [{style}]{verdict}[/{style}] ({_counts_text(r)})"
+        )
+    for path in result.written:
+        console.print(f"wrote {path}")
+    if result.passed:
+        console.print(f"[green]{result.slug}: PASS, recorded[/green]")
+    elif result.reviews:
+        last = result.reviews[-1]
+        console.print(
+            findings_table(result.open_findings, f"open findings after iteration {last.iteration}")
+        )
+        console.print(
+            f"[red]{result.slug}: not PASS after {len(result.reviews)} iteration(s); recorded as "
+            "open. Fix the findings and run `author review` (or `author lesson --restart`).[/red]"
+        )
