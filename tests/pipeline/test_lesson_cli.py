@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build"))
 
-from lesson_samples import (  # noqa: E402
+from lesson_samples import (
     PASS_REVIEW,
     SEED_004,
     make_course,
@@ -20,8 +20,8 @@ from lesson_samples import (  # noqa: E402
     scripted_author,
 )
 
-from lesson_author.cli import app  # noqa: E402
-from lesson_author.llm.scripted import ScriptedProvider  # noqa: E402
+from lesson_author.cli import app
+from lesson_author.llm.scripted import ScriptedProvider
 
 pytestmark = requires_shared
 
