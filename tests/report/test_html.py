@@ -13,7 +13,6 @@ from report_helpers import make_project, write_json
 
 from lesson_author.course.models import Finding, LessonPlan, Review, Severity, Verdict
 from lesson_author.errors import UserError
-from lesson_author.llm.usage import Usage, UsageLog
 from lesson_author.report.html import (
     STATUS_RULE,
     ReportInput,
@@ -229,6 +228,8 @@ def test_no_review_and_no_lesson_yet():
 
 
 def test_run_view_reads_a_usage_log():
+    usage = pytest.importorskip("lesson_author.llm.usage")
+    Usage, UsageLog = usage.Usage, usage.UsageLog
     log = UsageLog()
     log.record(
         Usage(phase="orient", model="m", prompt_tokens=100, completion_tokens=20, latency_s=2.0)
@@ -348,17 +349,34 @@ def test_write_report_uses_review_json_and_run_data(project: Path, seed_plan: Le
             3, [], [FixStatus(last, fixed=False, how="reviewer", note="message unchanged")]
         ),
     )
-    log = UsageLog()
-    log.record(
-        Usage(phase="review", model="m", prompt_tokens=10, completion_tokens=5, latency_s=1.5)
-    )
-    write_json(root / ".author" / "runs" / "z-image.json", log.to_dict())
+    run = {  # the shape of UsageLog.to_dict(), trimmed
+        "summary": [
+            {
+                "phase": "review",
+                "requests": 1,
+                "calls": 1,
+                "cache_hits": 0,
+                "prompt_tokens": 10,
+                "completion_tokens": 5,
+                "latency_s": 1.5,
+                "cost": None,
+            }
+        ],
+        "total": {
+            "phase": "total",
+            "calls": 1,
+            "prompt_tokens": 10,
+            "completion_tokens": 5,
+            "latency_s": 1.5,
+        },
+    }
+    write_json(root / ".author" / "runs" / "z-image.json", run)
     out = write_report("z-image", project, root / "elsewhere" / "r.html")
     html = out.read_text(encoding="utf-8")
     statuses = [r["status"] for r in table_rows(html)]
     assert statuses == ["fixed"] * 6 + ["fixed", "open"]
     assert "iteration 3 says not fixed (reviewer): message unchanged" in html
-    assert '<table id="phases"' in html
+    assert "<td>review</td><td>1</td><td>0</td><td>10</td><td>5</td><td>1.5s</td>" in html
 
 
 def test_write_report_without_a_build(tmp_path: Path, seed_text: str):
