@@ -171,10 +171,15 @@ class TableRead:
     header_line: str
     separator_line: str
     header: list[str]
-    rows: list[list[str]]
+    row_lines: list[str]
     row_index: list[int]
     start: int
     end: int
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """Cells of each row (split on demand)."""
+        return [split_row(line) for line in self.row_lines]
 
 
 def is_table_line(line: str) -> bool:
@@ -238,10 +243,10 @@ def read_table(lines: list[str], start: int, end: int) -> TableRead:
     if i < end and is_table_line(lines[i]) and is_separator(lines[i]):
         separator_line = lines[i]
         i += 1
-    rows: list[list[str]] = []
+    rows: list[str] = []
     index: list[int] = []
     while i < end and is_table_line(lines[i]):
-        rows.append(split_row(lines[i]))
+        rows.append(lines[i])
         index.append(i)
         i += 1
     return TableRead(header_line, separator_line, split_row(header_line), rows, index, start, i)

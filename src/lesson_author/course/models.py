@@ -71,10 +71,15 @@ class Depth(_Ordered):
         (``INTRODUCED -> DEVELOPED``) the highest wins.
         """
         upper = re.sub(r"[*_`]", "", text).upper()
-        found = [d for d in cls if re.search(rf"\b{d.value.replace(' ', '[ _-]')}\b", upper)]
-        if not found:
+        words = _DEPTH_WORDS.findall(upper)
+        if not words:
             return None
-        return max(found)
+        return max(cls(re.sub(r"[ _-]", " ", w)) for w in words)
+
+
+_DEPTH_WORDS = re.compile(
+    "|".join(rf"\b{d.value.replace(' ', '[ _-]')}\b" for d in Depth)
+)
 
 
 class Severity(_Ordered):
