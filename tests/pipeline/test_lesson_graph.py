@@ -221,3 +221,44 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path: Path) -> None:
         (1, Verdict.NEEDS_REVISION),
         (2, Verdict.PASS),
     ]
+
+
+def test_plan_to_record_end_to_end_leaves_the_records_clean(tmp_path: Path) -> None:
+    from test_plan_graph import full_script
+
+    from lesson_author.course.check import check_tree
+
+    root = make_course(tmp_path)
+    (root / "series-7" / "module-7-4" / "lessons" / "z-image.md").unlink()  # not planned yet
+    plan_replies = full_script()
+    author = scripted_author([STILL_BAD, PASS_REVIEW])
+
+    def script(messages, schema, phase):
+        if phase in plan_replies:
+            return plan_replies[phase].pop(0)
+        return author(messages, schema, phase)
+
+    events: list = []
+    result = run_lesson(
+        SLUG, records_dir=root, config=ScriptedProvider(script), today=TODAY, progress=events.append
+    )
+    assert result.planned and result.passed
+    ends = [e.node for e in events if e.kind == "end"]
+    assert ends[:6] == ["load", "orient", "analyze", "design", "plan_checks", "write_plan"]
+    assert ends[6:] == ["build", "review", "revise", "review", "record"]
+    plan = plan_of(root)
+    assert [r.verdict for r in plan.reviews] == [Verdict.NEEDS_REVISION, Verdict.PASS]
+    tree = CourseTree.open(root)
+    assert check_tree(tree) == []
+    assert stale_diff(tree) == ""
+    record = parse_module_record(record_text(root))
+    assert record.summary(SLUG) is not None and record.summary(SLUG).status == "Complete"
+    # every markdown document written parses back with the records parser
+    from lesson_author.course.parse import parse_file
+
+    for relative in result.written:
+        path = tmp_path / relative
+        if relative.startswith("reviews/") and path.suffix == ".md":
+            assert parse_lesson_plan(path.read_text(encoding="utf-8")).reviews
+        elif path.suffix == ".md":
+            assert parse_file(path) is not None, relative
