@@ -28,19 +28,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from lesson_author.course.models import Depth, LessonPlan  # noqa: E402
-from lesson_author.course.parse import parse_lesson_plan  # noqa: E402
-from lesson_author.course.tree import CourseTree  # noqa: E402
-from lesson_author.pipeline.context import RunContext  # noqa: E402
-from lesson_author.pipeline.load import load_node  # noqa: E402
-from lesson_author.llm.config import LLMConfig  # noqa: E402
-from lesson_author.pipeline.orient import (  # noqa: E402
+from lesson_author.course.models import Depth, LessonPlan
+from lesson_author.course.parse import parse_lesson_plan
+from lesson_author.course.tree import CourseTree
+from lesson_author.llm.config import LLMConfig
+from lesson_author.pipeline.context import RunContext
+from lesson_author.pipeline.load import load_node
+from lesson_author.pipeline.orient import (
     candidate_budget,
     concept_name,
     orient_messages,
     tokens,
 )
-from lesson_author.pipeline.state import ConceptFact, LessonState  # noqa: E402
+from lesson_author.pipeline.state import ConceptFact, LessonState
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "courseai-records"
@@ -122,9 +122,13 @@ def measure(
         candidate_tokens=budget,
     )
     update = load_node(LessonState(slug=slug), run)
-    state = LessonState(slug=slug, lesson=update["lesson"], module=update["module"], candidates=update["candidates"])
+    state = LessonState(
+        slug=slug, lesson=update["lesson"], module=update["module"], candidates=update["candidates"]
+    )
     candidates: list[ConceptFact] = state.candidates
-    reference = [r for r in reference_plan(tree, slug).relevant_concepts if r.depth is not Depth.NOT_TAUGHT]
+    reference = [
+        r for r in reference_plan(tree, slug).relevant_concepts if r.depth is not Depth.NOT_TAUGHT
+    ]
     found = 0
     unresolved = 0
     missed = []
@@ -172,7 +176,9 @@ def load_tokenizer() -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", default=",".join(DEFAULT_LESSONS))
-    parser.add_argument("--tokenizer", action="store_true", help="count tokens with the embedded model")
+    parser.add_argument(
+        "--tokenizer", action="store_true", help="count tokens with the embedded model"
+    )
     args = parser.parse_args(argv)
     if not CORPUS.is_dir():
         print(f"skipped: {CORPUS} is not there (the corpus lives in ../shared)")
@@ -195,13 +201,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.prompt_tokens:>28}{flag}"
         )
         if r.unresolved_sources:
-            print(f"{'':<24} ({r.unresolved_sources} reference row(s) cite a lesson the course does not have; matched by name)")
+            print(
+                f"{'':<24} ({r.unresolved_sources} reference row(s) cite a lesson the course does not have; matched by name)"
+            )
         for miss in r.missed:
             print(f"{'':<24} missed: {miss}")
     print()
-    print(f"with the embedded model's context window ({LLMConfig().n_ctx} tokens): candidate budget {local_budget}")
+    print(
+        f"with the embedded model's context window ({LLMConfig().n_ctx} tokens): candidate budget {local_budget}"
+    )
     for r in small:
-        print(f"{r.slug:<24} {r.recall:7.0%} {r.found:>3}/{r.reference:<3} {r.candidates:>6} {r.prompt_tokens:>28}")
+        print(
+            f"{r.slug:<24} {r.recall:7.0%} {r.found:>3}/{r.reference:<3} {r.candidates:>6} {r.prompt_tokens:>28}"
+        )
     return 0 if ok else 1
 
 

@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from orient_recall import CORPUS, corpus_before_z_image, reference_plan  # noqa: E402
+from orient_recall import CORPUS, corpus_before_z_image, reference_plan
 
-from lesson_author.course.knowledge import student_state  # noqa: E402
-from lesson_author.course.models import Depth  # noqa: E402
-from lesson_author.course.tree import CourseTree  # noqa: E402
-from lesson_author.pipeline.analyze import _weights, audit_prerequisite, match_known  # noqa: E402
-from lesson_author.pipeline.orient import lesson_numbers  # noqa: E402
+from lesson_author.course.knowledge import student_state
+from lesson_author.course.models import Depth
+from lesson_author.course.tree import CourseTree
+from lesson_author.pipeline.analyze import _weights, audit_prerequisite, match_known
+from lesson_author.pipeline.orient import lesson_numbers
 
 DEFAULT_LESSONS = ("z-image", "sd3-and-flux", "diffusion-transformers", "flow-matching")
 TARGET = 0.9
@@ -54,7 +54,11 @@ def measure(tree: CourseTree, slug: str) -> tuple[int, int, int, list[str]]:
         depth_ok += same_depth
         if not (same_status and same_depth):
             match = match_known(ref.concept, student, weights)
-            found = f"{match.concept.concept[:70]!r} ({match.concept.lesson})" if match else "no record row"
+            found = (
+                f"{match.concept.concept[:70]!r} ({match.concept.lesson})"
+                if match
+                else "no record row"
+            )
             differences.append(
                 f"{ref.concept[:60]!r}: document {ref_actual}/{ref_status} "
                 f"[{ref.source}], records {got.actual}/{got.status} <- {found}{note}"

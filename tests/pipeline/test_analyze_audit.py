@@ -15,7 +15,13 @@ ROW_PATH = Path("series-x/module-x-1/record.md")
 
 def known(concept: str, depth: Depth, lesson: str, notes: str = "") -> KnownConcept:
     return KnownConcept(
-        concept=concept, depth=depth, lesson=lesson, module="1.1", notes=notes, path=ROW_PATH, line=1
+        concept=concept,
+        depth=depth,
+        lesson=lesson,
+        module="1.1",
+        notes=notes,
+        path=ROW_PATH,
+        line=1,
     )
 
 
@@ -24,16 +30,49 @@ def student() -> StudentState:
     return StudentState(
         before="next",
         concepts=[
-            known("Consistency distillation (teacher-student pattern, fewer steps)", Depth.DEVELOPED, "consistency-models"),
-            known("Adversarial diffusion distillation / ADD (hybrid loss with a discriminator)", Depth.DEVELOPED, "turbo"),
+            known(
+                "Consistency distillation (teacher-student pattern, fewer steps)",
+                Depth.DEVELOPED,
+                "consistency-models",
+            ),
+            known(
+                "Adversarial diffusion distillation / ADD (hybrid loss with a discriminator)",
+                Depth.DEVELOPED,
+                "turbo",
+            ),
             known("Rotary Position Embeddings (RoPE)", Depth.MENTIONED, "embeddings"),
-            known("RoPE mechanism (rotation in 2D subspaces, relative position in Q/K dot product)", Depth.DEVELOPED, "long-context"),
-            known("DiT block as standard transformer block (MHA + FFN, no encoder-decoder hierarchy)", Depth.DEVELOPED, "dit"),
-            known("Encoder-decoder vs decoder-only distinction (original transformer, BERT, T5)", Depth.INTRODUCED, "decoders"),
-            known("Flow matching (straight-line interpolation, velocity prediction)", Depth.DEVELOPED, "flow-matching"),
+            known(
+                "RoPE mechanism (rotation in 2D subspaces, relative position in Q/K dot product)",
+                Depth.DEVELOPED,
+                "long-context",
+            ),
+            known(
+                "DiT block as standard transformer block (MHA + FFN, no encoder-decoder hierarchy)",
+                Depth.DEVELOPED,
+                "dit",
+            ),
+            known(
+                "Encoder-decoder vs decoder-only distinction (original transformer, BERT, T5)",
+                Depth.INTRODUCED,
+                "decoders",
+            ),
+            known(
+                "Flow matching (straight-line interpolation, velocity prediction)",
+                Depth.DEVELOPED,
+                "flow-matching",
+            ),
             known("Distribution of activations across layers", Depth.INTRODUCED, "debugging"),
         ],
-        lessons=["consistency-models", "turbo", "embeddings", "long-context", "dit", "decoders", "flow-matching", "debugging"],
+        lessons=[
+            "consistency-models",
+            "turbo",
+            "embeddings",
+            "long-context",
+            "dit",
+            "decoders",
+            "flow-matching",
+            "debugging",
+        ],
     )
 
 

@@ -18,21 +18,47 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 
 
-def known(concept: str, lesson: str, module: str, notes: str = "", depth: Depth = Depth.DEVELOPED) -> KnownConcept:
-    return KnownConcept(concept=concept, depth=depth, lesson=lesson, module=module, notes=notes, path=Path("r.md"), line=1)
+def known(
+    concept: str, lesson: str, module: str, notes: str = "", depth: Depth = Depth.DEVELOPED
+) -> KnownConcept:
+    return KnownConcept(
+        concept=concept,
+        depth=depth,
+        lesson=lesson,
+        module=module,
+        notes=notes,
+        path=Path("r.md"),
+        line=1,
+    )
 
 
 def student() -> StudentState:
     rows = [
         known("Backpropagation (chain rule through layers)", "backprop", "1.1"),
-        known("Cross-attention mechanism (Q from image, K/V from text)", "conditioning", "6.3", "Text enters the U-Net here."),
+        known(
+            "Cross-attention mechanism (Q from image, K/V from text)",
+            "conditioning",
+            "6.3",
+            "Text enters the U-Net here.",
+        ),
         known("Flow matching (straight paths between noise and data)", "flow-matching", "7.2"),
         known("Learning rate schedules", "training", "1.3"),
-        known("DiT block (transformer block with adaLN-Zero)", "dit", "7.4", "Replaces the cross-attention from 6.3.4 with joint attention."),
+        known(
+            "DiT block (transformer block with adaLN-Zero)",
+            "dit",
+            "7.4",
+            "Replaces the cross-attention from 6.3.4 with joint attention.",
+        ),
         known("Patchify (latent to tokens)", "dit", "7.4"),
     ]
-    rows += [known(f"Optimizer trick zq{n}x", "training", "1.3", "A long note " * 5) for n in range(40)]
-    return StudentState(before="mmdit", concepts=rows, lessons=["backprop", "training", "conditioning", "flow-matching", "dit"])
+    rows += [
+        known(f"Optimizer trick zq{n}x", "training", "1.3", "A long note " * 5) for n in range(40)
+    ]
+    return StudentState(
+        before="mmdit",
+        concepts=rows,
+        lessons=["backprop", "training", "conditioning", "flow-matching", "dit"],
+    )
 
 
 def test_earlier_lessons_of_the_module_come_first_then_the_lesson_topics() -> None:
@@ -74,8 +100,16 @@ def test_the_candidate_list_respects_its_token_budget() -> None:
 
 def test_the_model_only_picks_rows_depth_and_source_stay_the_records() -> None:
     facts = [
-        ConceptFact(id=1, concept="Flow matching", depth=Depth.DEVELOPED, lesson="flow-matching", source="flow-matching (7.2.2)"),
-        ConceptFact(id=2, concept="Patchify", depth=Depth.DEVELOPED, lesson="dit", source="dit (7.4.1)"),
+        ConceptFact(
+            id=1,
+            concept="Flow matching",
+            depth=Depth.DEVELOPED,
+            lesson="flow-matching",
+            source="flow-matching (7.2.2)",
+        ),
+        ConceptFact(
+            id=2, concept="Patchify", depth=Depth.DEVELOPED, lesson="dit", source="dit (7.4.1)"
+        ),
     ]
     reply = schemas.OrientReply(
         relevant=[

@@ -27,17 +27,26 @@ TODAY = "2026-03-01"
 def orient_reply() -> dict[str, Any]:
     return {
         "relevant": [
-            {"id": 1, "note": "The single-stream design removes the dual-stream split this row describes."},
+            {
+                "id": 1,
+                "note": "The single-stream design removes the dual-stream split this row describes.",
+            },
             {"id": 2, "note": "The per-modality projections are what single-stream shares."},
             {"id": 3, "note": "Same block structure; the lesson changes only what is shared."},
             {"id": 999, "note": "An id the candidate list does not have: must be dropped."},
         ],
         "missing": ["Distribution Matching Distillation (DMD)"],
         "mental_models": [
-            {"name": "One room, one conversation", "use": "Single-stream is the extreme version: one set of weights for every token."},
+            {
+                "name": "One room, one conversation",
+                "use": "Single-stream is the extreme version: one set of weights for every token.",
+            },
         ],
         "not_covered": [
-            {"topic": "Single-stream transformers", "detail": "Only mentioned for Flux; this lesson develops the design choice."},
+            {
+                "topic": "Single-stream transformers",
+                "detail": "Only mentioned for Flux; this lesson develops the design choice.",
+            },
         ],
         "readiness": "The student has every building block at DEVELOPED depth except distribution matching distillation, a small gap closed by one subsection.",
     }
@@ -47,10 +56,26 @@ def analyze_reply() -> dict[str, Any]:
     return {
         "target_concept": "This lesson teaches the student to explain how a single-stream transformer shares projections across modalities and how distribution matching distillation plus RL post-training exceed the teacher.",
         "prerequisites": [
-            {"concept": "MMDiT joint attention", "required": "DEVELOPED", "reasoning": "Single-stream is defined against it."},
-            {"concept": "adaLN-Zero conditioning", "required": "DEVELOPED", "reasoning": "The block keeps adaptive norm conditioning."},
-            {"concept": "Flow matching", "required": "DEVELOPED", "reasoning": "The model trains with flow matching."},
-            {"concept": "DMD (Distribution Matching Distillation)", "required": "INTRODUCED", "reasoning": "Decoupled-DMD refines it."},
+            {
+                "concept": "MMDiT joint attention",
+                "required": "DEVELOPED",
+                "reasoning": "Single-stream is defined against it.",
+            },
+            {
+                "concept": "adaLN-Zero conditioning",
+                "required": "DEVELOPED",
+                "reasoning": "The block keeps adaptive norm conditioning.",
+            },
+            {
+                "concept": "Flow matching",
+                "required": "DEVELOPED",
+                "reasoning": "The model trains with flow matching.",
+            },
+            {
+                "concept": "DMD (Distribution Matching Distillation)",
+                "required": "INTRODUCED",
+                "reasoning": "Decoupled-DMD refines it.",
+            },
         ],
     }
 
@@ -97,11 +122,26 @@ def misconception_reply(repeat: bool = False) -> dict[str, Any]:
 def example_reply() -> dict[str, Any]:
     return {
         "positive": [
-            {"title": "Parameter count", "description": "Count projection and FFN weights for a dual-stream and a single-stream block at d_model 3840.", "purpose": "Makes the efficiency claim concrete with numbers.", "why": "The student is used to tracing shapes and counts."},
-            {"title": "3D RoPE trace", "description": "Assign temporal and spatial rotary indices to one text token and one image patch.", "purpose": "Shows how one position scheme serves two modalities.", "why": "Extends the rotary embedding the student knows."},
+            {
+                "title": "Parameter count",
+                "description": "Count projection and FFN weights for a dual-stream and a single-stream block at d_model 3840.",
+                "purpose": "Makes the efficiency claim concrete with numbers.",
+                "why": "The student is used to tracing shapes and counts.",
+            },
+            {
+                "title": "3D RoPE trace",
+                "description": "Assign temporal and spatial rotary indices to one text token and one image patch.",
+                "purpose": "Shows how one position scheme serves two modalities.",
+                "why": "Extends the rotary embedding the student knows.",
+            },
         ],
         "negative": [
-            {"title": "No refiner layers", "description": "Push raw text and image embeddings through one shared projection and watch the mismatch.", "purpose": "Shows why the refiner layers are needed.", "why": "Connects to the naive concatenation failure from the previous lesson."},
+            {
+                "title": "No refiner layers",
+                "description": "Push raw text and image embeddings through one shared projection and watch the mismatch.",
+                "purpose": "Shows why the refiner layers are needed.",
+                "why": "Connects to the naive concatenation failure from the previous lesson.",
+            },
         ],
     }
 
@@ -112,14 +152,41 @@ def design_reply() -> dict[str, Any]:
         "load": "BUILD",
         "load_reason": "Each new idea extends a concept the student has at DEVELOPED depth.",
         "new_concepts": [
-            {"name": "Single-stream transformer block", "delta": "One set of projections and one FFN for all tokens, after refiner layers.", "connects_to": "MMDiT joint attention", "how": "Contrast per-modality weights at every layer with shared weights after a short refiner."},
-            {"name": "Decoupled-DMD", "delta": "Distillation split into a quality push and a stability regularizer with separate noise levels.", "connects_to": "Consistency distillation", "how": "A third distillation approach next to consistency and adversarial distillation."},
-            {"name": "DMDR", "delta": "Distillation as a regularizer for RL post-training.", "connects_to": "DPO as preference optimization without a separate reward model", "how": "The same preference training, now on images."},
+            {
+                "name": "Single-stream transformer block",
+                "delta": "One set of projections and one FFN for all tokens, after refiner layers.",
+                "connects_to": "MMDiT joint attention",
+                "how": "Contrast per-modality weights at every layer with shared weights after a short refiner.",
+            },
+            {
+                "name": "Decoupled-DMD",
+                "delta": "Distillation split into a quality push and a stability regularizer with separate noise levels.",
+                "connects_to": "Consistency distillation",
+                "how": "A third distillation approach next to consistency and adversarial distillation.",
+            },
+            {
+                "name": "DMDR",
+                "delta": "Distillation as a regularizer for RL post-training.",
+                "connects_to": "DPO as preference optimization without a separate reward model",
+                "how": "The same preference training, now on images.",
+            },
         ],
         "modalities": [
-            {"kind": "Concrete example", "what": "Parameter counts for both block types at the real width.", "why": "Numbers make the efficiency argument checkable."},
-            {"kind": "Visual", "what": "Side by side diagram of a dual-stream and a single-stream block.", "why": "Shows the simplification at a glance."},
-            {"kind": "Verbal/Analogy", "what": "Translate once, then speak together.", "why": "Names where modality processing moved."},
+            {
+                "kind": "Concrete example",
+                "what": "Parameter counts for both block types at the real width.",
+                "why": "Numbers make the efficiency argument checkable.",
+            },
+            {
+                "kind": "Visual",
+                "what": "Side by side diagram of a dual-stream and a single-stream block.",
+                "why": "Shows the simplification at a glance.",
+            },
+            {
+                "kind": "Verbal/Analogy",
+                "what": "Translate once, then speak together.",
+                "why": "Names where modality processing moved.",
+            },
         ],
         "load_appropriate": "BUILD after BUILD suits the last lesson of the module: integration, not new mechanisms.",
     }
@@ -127,11 +194,27 @@ def design_reply() -> dict[str, Any]:
 
 def scope_reply() -> dict[str, Any]:
     return {
-        "extend": [{"analogy": "Shared listening, separate thinking", "note": "Becomes shared listening and shared thinking after the refiner layers."}],
-        "misleading": [{"analogy": "The teacher is the ceiling", "note": "With RL the teacher becomes a guardrail; say so explicitly."}],
+        "extend": [
+            {
+                "analogy": "Shared listening, separate thinking",
+                "note": "Becomes shared listening and shared thinking after the refiner layers.",
+            }
+        ],
+        "misleading": [
+            {
+                "analogy": "The teacher is the ceiling",
+                "note": "With RL the teacher becomes a guardrail; say so explicitly.",
+            }
+        ],
         "in_scope": ["Single-stream block design", "Decoupled-DMD and DMDR"],
         "out_of_scope": ["Implementing the model from scratch", "Training data curation"],
-        "depth_targets": [{"concept": "Single-stream transformer block", "depth": "INTRODUCED", "reason": "Explain the design choice, no implementation."}],
+        "depth_targets": [
+            {
+                "concept": "Single-stream transformer block",
+                "depth": "INTRODUCED",
+                "reason": "Explain the design choice, no implementation.",
+            }
+        ],
     }
 
 
@@ -141,7 +224,10 @@ def outline_reply() -> dict[str, Any]:
         "constraints": "Covers the single-stream design, the LLM text encoder and post-training; not implementation or data curation.",
         "recap": ["MMDiT keeps separate projections and FFNs per modality at every layer."],
         "hook": "How many parameters would you need to match a 32B model? Estimate before reading on.",
-        "summary": ["Translate once, then share everything.", "The teacher becomes a guardrail, not a ceiling."],
+        "summary": [
+            "Translate once, then share everything.",
+            "The teacher becomes a guardrail, not a ceiling.",
+        ],
         "next_step": "Read the next frontier paper and name each building block.",
     }
 
@@ -149,16 +235,35 @@ def outline_reply() -> dict[str, Any]:
 def section_reply(n: int) -> dict[str, Any]:
     return {
         "title": f"Explain: new idea {n}",
-        "points": ["Start from the problem the previous design leaves open.", "Work through a concrete case with real numbers."],
-        "checks": [{"question": f"What would break in idea {n} without its key component?", "answer": "The shared weights would have to map two unlike spaces at once."}],
+        "points": [
+            "Start from the problem the previous design leaves open.",
+            "Work through a concrete case with real numbers.",
+        ],
+        "checks": [
+            {
+                "question": f"What would break in idea {n} without its key component?",
+                "answer": "The shared weights would have to map two unlike spaces at once.",
+            }
+        ],
     }
 
 
 def practice_reply() -> dict[str, Any]:
     return {
-        "guided": [{"title": "Count the parameters", "task": "Fill in the table of projection and FFN sizes for both block types."}],
-        "supported": {"title": "Trace 3D RoPE", "task": "Assign rotary indices to a short mixed sequence with hints."},
-        "independent": {"title": "Read the source", "task": "Find the shared projections in the model's transformer file and explain them."},
+        "guided": [
+            {
+                "title": "Count the parameters",
+                "task": "Fill in the table of projection and FFN sizes for both block types.",
+            }
+        ],
+        "supported": {
+            "title": "Trace 3D RoPE",
+            "task": "Assign rotary indices to a short mixed sequence with hints.",
+        },
+        "independent": {
+            "title": "Read the source",
+            "task": "Find the shared projections in the model's transformer file and explain them.",
+        },
     }
 
 
@@ -192,7 +297,9 @@ def course(tmp_path: Path) -> Path:
 def test_plan_runs_nodes_in_order_and_writes_a_parseable_document(course: Path) -> None:
     provider = ScriptedProvider(full_script())
     events: list[Any] = []
-    result = run_plan(SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY)
+    result = run_plan(
+        SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY
+    )
     order = [e.node for e in events if e.kind == "end"]
     assert order == ["load", "orient", "analyze", "design", "plan_checks", "write_plan"]
     path = course.parent / result.plan_path
@@ -260,14 +367,25 @@ def test_a_failed_check_goes_back_to_its_owner_once_and_is_then_fixed(course: Pa
         )
     )
     events: list[Any] = []
-    result = run_plan(SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY)
+    result = run_plan(
+        SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY
+    )
     assert _ends(events) == [
-        "load", "orient", "analyze", "design", "plan_checks", "analyze", "plan_checks", "write_plan",
+        "load",
+        "orient",
+        "analyze",
+        "design",
+        "plan_checks",
+        "analyze",
+        "plan_checks",
+        "write_plan",
     ]
     # only the failed part is asked again; the feedback names the failure
     assert provider.calls[schemas.ANALYZE_MISCONCEPTIONS] == 2
     assert provider.calls[schemas.ANALYZE] == 1
-    retry_prompt = [m for phase, m in provider.requests if phase == schemas.ANALYZE_MISCONCEPTIONS][1]
+    retry_prompt = [m for phase, m in provider.requests if phase == schemas.ANALYZE_MISCONCEPTIONS][
+        1
+    ]
     assert "At least 3 misconceptions" in retry_prompt[-1]["content"]
     assert not result.unchecked
     text = (course.parent / result.plan_path).read_text(encoding="utf-8")
@@ -287,14 +405,19 @@ def test_a_check_that_still_fails_is_shown_unchecked_after_one_retry(course: Pat
         )
     )
     events: list[Any] = []
-    result = run_plan(SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY)
+    result = run_plan(
+        SLUG, records_dir=course, config=provider, progress=events.append, today=TODAY
+    )
     assert _ends(events).count("analyze") == 2
     assert provider.calls[schemas.ANALYZE_MISCONCEPTIONS] == 2
     assert [c.text for c in result.unchecked] == [
         "At least 3 misconceptions identified with negative examples"
     ]
     text = (course.parent / result.plan_path).read_text(encoding="utf-8")
-    assert "- [ ] At least 3 misconceptions identified with negative examples (1 misconception; 2 more only repeat one of these)" in text
+    assert (
+        "- [ ] At least 3 misconceptions identified with negative examples (1 misconception; 2 more only repeat one of these)"
+        in text
+    )
 
 
 def test_a_hand_edited_plan_is_not_overwritten_without_force(course: Path) -> None:
@@ -308,7 +431,9 @@ def test_a_hand_edited_plan_is_not_overwritten_without_force(course: Path) -> No
     assert sum(untouched.calls.values()) == 0  # refused before any model call
     assert path.read_text(encoding="utf-8").endswith("My own note.\n")
 
-    run_plan(SLUG, records_dir=course, config=ScriptedProvider(full_script()), force=True, today=TODAY)
+    run_plan(
+        SLUG, records_dir=course, config=ScriptedProvider(full_script()), force=True, today=TODAY
+    )
     assert "My own note." not in path.read_text(encoding="utf-8")
 
 

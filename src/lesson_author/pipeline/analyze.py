@@ -164,7 +164,9 @@ def audit(
 
 
 def gap_text(row: Prerequisite) -> str:
-    return f"{row.concept} at {row.actual_raw or row.actual}, need {row.required_raw or row.required}"
+    return (
+        f"{row.concept} at {row.actual_raw or row.actual}, need {row.required_raw or row.required}"
+    )
 
 
 # ---------------------------------------------------------------- the node

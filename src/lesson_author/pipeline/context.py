@@ -131,7 +131,7 @@ class RunContext:
         return instance
 
     def _record(self, usage: Usage) -> None:
-        record = getattr(self.usage_log, "record", None) or getattr(self.usage_log, "add")
+        record = getattr(self.usage_log, "record", None) or self.usage_log.add
         record(usage)
         node = current_node.get() or usage.phase
         with self._lock:

@@ -84,7 +84,9 @@ def load_assessment(
         lines.append(f"  {n}. **{_flat(c.name)}** -- {_flat(c.delta)}")
     lines.append("")
     if previous:
-        lines.append(f"- **Previous lesson load:** {previous} was {previous_load or 'not recorded'}")
+        lines.append(
+            f"- **Previous lesson load:** {previous} was {previous_load or 'not recorded'}"
+        )
     else:
         lines.append("- **Previous lesson load:** none (first lesson of the module)")
     lines.append(f"- **Is this appropriate?** {_flat(appropriate)}")
@@ -97,7 +99,9 @@ def scope_text(reply: schemas.ScopeReply) -> str:
     parts += ["", "**This lesson is NOT about:**"]
     parts += [f"- {_flat(x)}" for x in reply.out_of_scope]
     parts += ["", "**Depth targets:**"]
-    parts += [f"- {_flat(t.concept)}: {t.depth.value} ({_flat(t.reason)})" for t in reply.depth_targets]
+    parts += [
+        f"- {_flat(t.concept)}: {t.depth.value} ({_flat(t.reason)})" for t in reply.depth_targets
+    ]
     return "\n".join(parts)
 
 
@@ -120,7 +124,10 @@ def check_body(checks: list[schemas.CheckQuestion]) -> str:
 
 
 def practice_body(reply: schemas.PracticeReply) -> str:
-    lines = ["Exercises for the practice notebook, in order (Guided -> Supported -> Independent):", ""]
+    lines = [
+        "Exercises for the practice notebook, in order (Guided -> Supported -> Independent):",
+        "",
+    ]
     exercises = [("Guided", e) for e in reply.guided]
     exercises += [("Supported", reply.supported), ("Independent", reply.independent)]
     for level, e in exercises:

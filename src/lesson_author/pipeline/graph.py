@@ -142,9 +142,7 @@ def add_plan_nodes(
     builder.add_edge("load", "orient")
     builder.add_conditional_edges("orient", _after("orient", "analyze"), ["analyze", "plan_checks"])
     builder.add_conditional_edges("analyze", _after("analyze", "design"), ["design", "plan_checks"])
-    builder.add_conditional_edges(
-        "design", _after("design", "plan_checks"), ["plan_checks"]
-    )
+    builder.add_conditional_edges("design", _after("design", "plan_checks"), ["plan_checks"])
     builder.add_conditional_edges(
         "plan_checks", _after_checks, ["orient", "analyze", "design", "write_plan"]
     )

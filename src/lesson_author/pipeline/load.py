@@ -120,9 +120,13 @@ def load_node(state: LessonState, run: RunContext) -> dict[str, Any]:
     record = tree.module_record(loc.module)
     order = tree.lessons_in_order()
     module_lessons = [x.slug for x in order if x.module == loc.module]
-    previous = module_lessons[: module_lessons.index(loc.slug)] if loc.slug in module_lessons else []
+    previous = (
+        module_lessons[: module_lessons.index(loc.slug)] if loc.slug in module_lessons else []
+    )
     ref = loc.ref
-    module_row = next((m for m in (series.modules if series else []) if m.module == loc.module), None)
+    module_row = next(
+        (m for m in (series.modules if series else []) if m.module == loc.module), None
+    )
 
     info = LessonInfo(
         slug=loc.slug,
@@ -132,7 +136,8 @@ def load_node(state: LessonState, run: RunContext) -> dict[str, Any]:
         series=loc.series,
         series_title=series.title if series else "",
         module=loc.module,
-        module_title=(module_plan.title if module_plan else "") or (module_row.title if module_row else ""),
+        module_title=(module_plan.title if module_plan else "")
+        or (module_row.title if module_row else ""),
         position_in_module=loc.position_in_module,
         module_size=loc.module_size,
         position_in_series=loc.position_in_series,
@@ -159,7 +164,9 @@ def load_node(state: LessonState, run: RunContext) -> dict[str, Any]:
     module.misconceptions = relevant_misconceptions(module_plan, text)
     connections = series_connections(series)
     module.series_connections = [
-        f"{c} <- {e} ({s})" for c, e, s in connections if len(set(tokens(c)) & set(tokens(text))) >= 2
+        f"{c} <- {e} ({s})"
+        for c, e, s in connections
+        if len(set(tokens(c)) & set(tokens(text))) >= 2
     ]
     candidates = select_candidates(
         run.student_state,

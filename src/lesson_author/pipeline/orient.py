@@ -50,12 +50,108 @@ MIN_CITED_COVERAGE = 0.3
 MAX_MENTAL_MODELS = 8
 
 STOPWORDS = frozenset(
-    """a an and are as at be been but by can do does for from has have how in into is it its
-    not of on one or that the their them then there these this those to two up use used uses
-    using via vs was what when where which while who why will with without more most same new
-    than each every also only just like make makes over under out all any both other such very
-    student lesson lessons concept concepts taught teach teaches course module series
-    explained introduced developed mentioned applied shown show shows see seen""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "not",
+        "of",
+        "on",
+        "one",
+        "or",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "this",
+        "those",
+        "to",
+        "two",
+        "up",
+        "use",
+        "used",
+        "uses",
+        "using",
+        "via",
+        "vs",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "without",
+        "more",
+        "most",
+        "same",
+        "new",
+        "than",
+        "each",
+        "every",
+        "also",
+        "only",
+        "just",
+        "like",
+        "make",
+        "makes",
+        "over",
+        "under",
+        "out",
+        "all",
+        "any",
+        "both",
+        "other",
+        "such",
+        "very",
+        "student",
+        "lesson",
+        "lessons",
+        "concept",
+        "concepts",
+        "taught",
+        "teach",
+        "teaches",
+        "course",
+        "module",
+        "series",
+        "explained",
+        "introduced",
+        "developed",
+        "mentioned",
+        "applied",
+        "shown",
+        "show",
+        "shows",
+        "see",
+        "seen",
+    ]
 )
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
@@ -71,14 +167,35 @@ def _stem(token: str) -> str:
 
 
 # halves of hyphenated words that say nothing alone ("pre-processing" -> "processing")
-PREFIXES = frozenset("pre post per non multi sub co de re un self cross semi anti over under".split())
+PREFIXES = frozenset(
+    [
+        "pre",
+        "post",
+        "per",
+        "non",
+        "multi",
+        "sub",
+        "co",
+        "de",
+        "re",
+        "un",
+        "self",
+        "cross",
+        "semi",
+        "anti",
+        "over",
+        "under",
+    ]
+)
 
 
 def tokens(text: str) -> list[str]:
     """Content words of `text`, lowercased and lightly stemmed (hyphenated words also split)."""
     found: list[str] = []
     for raw in _WORD.findall(text.lower()):
-        parts = [raw] if "-" not in raw else [raw, *(p for p in raw.split("-") if p not in PREFIXES)]
+        parts = (
+            [raw] if "-" not in raw else [raw, *(p for p in raw.split("-") if p not in PREFIXES)]
+        )
         for part in parts:
             part = part.strip(".")
             if len(part) < 2 or part in STOPWORDS or part.isdigit():
@@ -218,7 +335,7 @@ def citations(
             continue
         before: list[str] = []
         for previous in reversed(words[max(0, n - window) : n]):
-            if previous[-1] in ":;,." or previous.endswith(("--", "—")):
+            if previous[-1] in ":;,.)]" or previous.endswith(("--", "—")):
                 break
             before.insert(0, previous)
             if previous.startswith(("(", "[")):
@@ -270,7 +387,12 @@ def select_candidates(
     for i, c in enumerate(concepts):
         if c.lesson in order:
             closeness = len(order) - order[c.lesson]  # the previous lesson first
-            offer(i, 1, 1000.0 - closeness + index.overlap(i, query)[0] / 100, "earlier lesson of this module")
+            offer(
+                i,
+                1,
+                1000.0 - closeness + index.overlap(i, query)[0] / 100,
+                "earlier lesson of this module",
+            )
 
     modules = {c.module for c in concepts}
     by_lesson: dict[str, list[int]] = {}
@@ -428,7 +550,9 @@ def orient_outcome(
         known = student.find(name) if student is not None else None
         if known is not None:
             # the model thought it missing, but the records have it: say what they say
-            fact = next((c for c in candidates if c.concept.startswith(concept_name(known.concept))), None)
+            fact = next(
+                (c for c in candidates if c.concept.startswith(concept_name(known.concept))), None
+            )
             if fact is not None and fact.concept not in listed:
                 rows.append(
                     RelevantConcept(

@@ -109,12 +109,16 @@ def compute_checks(
     untraced = [
         r.concept
         for r in plan.relevant_concepts
-        if r.depth is not Depth.NOT_TAUGHT and known_lessons and _source_lesson(r.source) not in known_lessons
+        if r.depth is not Depth.NOT_TAUGHT
+        and known_lessons
+        and _source_lesson(r.source) not in known_lessons
     ]
     untraced += [
         p.concept
         for p in prereqs
-        if p.actual is not Depth.NOT_TAUGHT and known_lessons and _source_lesson(p.source) not in known_lessons
+        if p.actual is not Depth.NOT_TAUGHT
+        and known_lessons
+        and _source_lesson(p.source) not in known_lessons
     ]
     traced_rows = [r for r in plan.relevant_concepts if r.depth is not Depth.NOT_TAUGHT]
     if not traced_rows:
@@ -123,7 +127,14 @@ def compute_checks(
         detail = f"not found in the records: {', '.join(untraced)}"
     else:
         detail = f"{_plural(len(traced_rows), 'concept')} and every prerequisite depth read from the module records"
-    out.add(audit, "Each traced via the records (not the curriculum plan)", bool(traced_rows) and not untraced, detail, "orient", "orient")
+    out.add(
+        audit,
+        "Each traced via the records (not the curriculum plan)",
+        bool(traced_rows) and not untraced,
+        detail,
+        "orient",
+        "orient",
+    )
 
     mismatched = [
         p.concept
@@ -136,7 +147,11 @@ def compute_checks(
         audit,
         "Depth match verified for each",
         bool(prereqs) and not mismatched,
-        (f"status disagrees with depths for: {', '.join(mismatched)}" if mismatched else "actual depth >= required depth -> OK, else GAP")
+        (
+            f"status disagrees with depths for: {', '.join(mismatched)}"
+            if mismatched
+            else "actual depth >= required depth -> OK, else GAP"
+        )
         if prereqs
         else "no prerequisites to verify",
         "analyze",
@@ -147,14 +162,17 @@ def compute_checks(
     resolutions = {g.gap.rsplit(" at ", 1)[0].strip().lower(): g for g in plan.gaps}
     unresolved = [p for p in gaps if _resolution(resolutions, p.concept) is None]
     gap_names = "; ".join(
-        f"{p.concept} at {p.actual_raw or p.actual}, need {p.required_raw or p.required}" for p in gaps
+        f"{p.concept} at {p.actual_raw or p.actual}, need {p.required_raw or p.required}"
+        for p in gaps
     )
     if not gaps:
         detail = "no gaps: every prerequisite is at the required depth"
     elif unresolved:
         detail = f"no resolution for: {', '.join(p.concept for p in unresolved)}"
     else:
-        detail = f"{_plural(len(gaps), 'gap')}: {gap_names}; each resolved in the Gap Resolution table"
+        detail = (
+            f"{_plural(len(gaps), 'gap')}: {gap_names}; each resolved in the Gap Resolution table"
+        )
     out.add(audit, "No untaught concepts remain", not unresolved, detail, "analyze", "gaps")
 
     exercises = plan.exercises()
@@ -166,20 +184,19 @@ def compute_checks(
     if not exercises:
         detail = "no exercises in the outline's Practice section"
     elif not ordered:
-        detail = f"exercises go {' -> '.join(levels)}; they must go Guided -> Supported -> Independent"
+        detail = (
+            f"exercises go {' -> '.join(levels)}; they must go Guided -> Supported -> Independent"
+        )
     elif len(distinct_ex) != len(exercises):
         detail = "two exercises ask the same thing"
     else:
         detail = f"{_plural(len(exercises), 'exercise')}: {' -> '.join(levels)}, one step of scaffolding at a time"
-    out.add(audit, "No multi-concept jumps in widgets/exercises", jump_ok, detail, "design", "practice")
+    out.add(
+        audit, "No multi-concept jumps in widgets/exercises", jump_ok, detail, "design", "practice"
+    )
 
-    weak = [
-        p.concept
-        for p in unresolved
-    ] + [
-        g.gap
-        for g in plan.gaps
-        if len(g.resolution.split()) < MIN_RESOLUTION_WORDS
+    weak = [p.concept for p in unresolved] + [
+        g.gap for g in plan.gaps if len(g.resolution.split()) < MIN_RESOLUTION_WORDS
     ]
     if not gaps:
         detail = "no gaps to resolve"
@@ -198,13 +215,17 @@ def compute_checks(
         design,
         "Narrative motivation stated as a coherent paragraph",
         ok,
-        f"{words} words" if ok else f"the narrative arc has {words} words; it needs a paragraph of at least {MIN_NARRATIVE_WORDS} words in several sentences",
+        f"{words} words"
+        if ok
+        else f"the narrative arc has {words} words; it needs a paragraph of at least {MIN_NARRATIVE_WORDS} words in several sentences",
         "design",
         "design",
     )
 
     kinds = distinct([m.modality.strip("* ") for m in plan.modalities])
-    with_reason = [m for m in plan.modalities if len(m.why.split()) >= 3 and len(m.what.split()) >= 3]
+    with_reason = [
+        m for m in plan.modalities if len(m.why.split()) >= 3 and len(m.what.split()) >= 3
+    ]
     ok = len(kinds) >= 3 and len(with_reason) >= 3
     out.add(
         design,
@@ -246,7 +267,11 @@ def compute_checks(
             if len(mis) == len(plan.misconceptions)
             else f"; {len(plan.misconceptions) - len(mis)} more only repeat one of these"
         )
-        + ("" if len(with_negative) >= len(mis) else f", {len(with_negative)} with a negative example"),
+        + (
+            ""
+            if len(with_negative) >= len(mis)
+            else f", {len(with_negative)} with a negative example"
+        ),
         "analyze",
         "misconceptions",
     )
@@ -264,7 +289,11 @@ def compute_checks(
 
     unconnected = []
     for name in new:
-        targets = [c.connects_to for c in plan.connections if _same(c.new_concept, name) or c.new_concept == name]
+        targets = [
+            c.connects_to
+            for c in plan.connections
+            if _same(c.new_concept, name) or c.new_concept == name
+        ]
         if not any(_is_known(t, student, plan) for t in targets):
             unconnected.append(name)
     ok = bool(new) and not unconnected
@@ -286,7 +315,9 @@ def compute_checks(
         design,
         "Scope boundaries explicitly stated",
         ok,
-        "in scope, out of scope and depth targets listed" if ok else "state what the lesson IS and is NOT about",
+        "in scope, out of scope and depth targets listed"
+        if ok
+        else "state what the lesson IS and is NOT about",
         "design",
         "scope",
     )
@@ -316,7 +347,9 @@ def _is_known(name: str, student: StudentState | None, plan: LessonPlan) -> bool
 def _list_after(text: str, label: str) -> bool:
     after = text.split(label, 1)[1] if label in text else ""
     block = after.split("\n\n", 1)[0]
-    return any(line.strip().startswith("- ") and len(line.split()) > 1 for line in block.splitlines())
+    return any(
+        line.strip().startswith("- ") and len(line.split()) > 1 for line in block.splitlines()
+    )
 
 
 def checklists(checks: Sequence[PlanCheck]) -> list[Checklist]:
@@ -356,19 +389,13 @@ def plan_checks_node(state: LessonState, run: RunContext) -> dict[str, Any]:
         reroutes = dict(state.reroutes)
         reroutes[owner] = reroutes.get(owner, 0) + 1
         feedback = dict(state.feedback)
-        feedback[owner] = [
-            f"{c.text}: {c.detail}" for c in failed if c.owner == owner
-        ]
+        feedback[owner] = [f"{c.text}: {c.detail}" for c in failed if c.owner == owner]
         update.update(reroutes=reroutes, feedback=feedback)
         update["_progress"] = f"{len(failed)} failed; back to {owner}"
     else:
-        update["_progress"] = (
-            f"{len(checks) - len(failed)}/{len(checks)} items checked"
-            + (f"; unchecked: {', '.join(c.text for c in failed)}" if failed else "")
+        update["_progress"] = f"{len(checks) - len(failed)}/{len(checks)} items checked" + (
+            f"; unchecked: {', '.join(c.text for c in failed)}" if failed else ""
         )
         if failed:
-            update["notes"] = [
-                f"unchecked after one retry: {c.text} ({c.detail})" for c in failed
-            ]
+            update["notes"] = [f"unchecked after one retry: {c.text} ({c.detail})" for c in failed]
     return update
-

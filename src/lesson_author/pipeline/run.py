@@ -158,7 +158,9 @@ def run_graph(
     saver = checkpointer or open_checkpointer(checkpoint_path(run.project_root))
     started = time.perf_counter()
     try:
-        graph = build_graph(run, through=through, checkpointer=saver, interrupt_after=interrupt_after)
+        graph = build_graph(
+            run, through=through, checkpointer=saver, interrupt_after=interrupt_after
+        )
         assert run.records_dir is not None
         thread = thread_id(run.records_dir, run.location.slug, kind)
         config = thread_config(thread)
@@ -168,7 +170,13 @@ def run_graph(
         resumed_at: str | None = None
         if snapshot.next:
             resumed_at = snapshot.next[0]
-            run.progress(ProgressEvent("resume", resumed_at, message=f"resuming at {resumed_at} (finished steps are kept)"))
+            run.progress(
+                ProgressEvent(
+                    "resume",
+                    resumed_at,
+                    message=f"resuming at {resumed_at} (finished steps are kept)",
+                )
+            )
             payload: LessonState | None = None
         else:
             if snapshot.values:

@@ -34,7 +34,7 @@ DESIGN_PRACTICE = "design_practice"
 MAX_CANDIDATE_ID = 999
 
 
-def Text(max_length: int, min_length: int = 1) -> type[str]:  # noqa: N802 - a type factory
+def Text(max_length: int, min_length: int = 1) -> type[str]:
     """A stripped string between min_length and max_length characters."""
     return Annotated[  # type: ignore[return-value]
         str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
@@ -161,7 +161,9 @@ class ExampleReply(Reply):
 
 class NewConcept(Reply):
     name: Text(90, 3)  # type: ignore[valid-type]
-    delta: Text(200, 10) = Field(description="what is new about it, relative to what the student has")  # type: ignore[valid-type]
+    delta: Text(200, 10) = Field(
+        description="what is new about it, relative to what the student has"
+    )  # type: ignore[valid-type]
     connects_to: Text(120, 3) = Field(description="an existing concept from the student state")  # type: ignore[valid-type]
     how: Text(220, 10) = Field(description="how the lesson makes the connection")  # type: ignore[valid-type]
 
@@ -178,7 +180,9 @@ class DesignReply(Reply):
     load_reason: Text(180, 10)  # type: ignore[valid-type]
     new_concepts: list[NewConcept] = Field(min_length=1, max_length=3)
     modalities: list[ModalityPlan] = Field(min_length=3, max_length=4)
-    load_appropriate: Text(240, 10) = Field(description="is this load right after the previous lesson?")  # type: ignore[valid-type]
+    load_appropriate: Text(240, 10) = Field(
+        description="is this load right after the previous lesson?"
+    )  # type: ignore[valid-type]
 
 
 class AnalogyNote(Reply):

@@ -70,7 +70,8 @@ class ModuleContext(BaseModel):
     previous_load: str = Field(default="", description="the previous lesson's load, from records")
     previous_lesson: str = ""
     series_connections: list[str] = Field(
-        default_factory=list, description="'concept <- earlier (source)' rows naming this lesson's topics"
+        default_factory=list,
+        description="'concept <- earlier (source)' rows naming this lesson's topics",
     )
     series_notes: str = ""
 
@@ -121,7 +122,8 @@ class DesignOutcome(BaseModel):
     scope: str = ""
     outline: list[OutlineSection] = Field(default_factory=list)
     replies: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="the model's replies by task, reused when only some are redone"
+        default_factory=dict,
+        description="the model's replies by task, reused when only some are redone",
     )
 
 
