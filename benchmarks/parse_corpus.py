@@ -68,13 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         walls.append(wall)
         cpus.append(cpu)
     records = sum(1 for p in files if kind_of(p) is not None)
-    print(f"{len(files)} files ({records} record documents), {size / 1e6:.2f} MB; "
-          f"{parsed} parsed, {problems} verdict/depth problems")
+    print(
+        f"{len(files)} files ({records} record documents), {size / 1e6:.2f} MB; "
+        f"{parsed} parsed, {problems} verdict/depth problems"
+    )
     for name, times in (("wall", walls), ("cpu", cpus)):
         median = statistics.median(times)
-        print(f"{name:>4} median of {args.runs}: {median:.3f} s  "
-              f"({len(files) / median:.0f} files/s, {size / 1e6 / median:.1f} MB/s)  "
-              f"runs: {', '.join(f'{t:.3f}' for t in times)}")
+        print(
+            f"{name:>4} median of {args.runs}: {median:.3f} s  "
+            f"({len(files) / median:.0f} files/s, {size / 1e6 / median:.1f} MB/s)  "
+            f"runs: {', '.join(f'{t:.3f}' for t in times)}"
+        )
     return 0
 
 

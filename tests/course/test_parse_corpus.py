@@ -136,8 +136,10 @@ def test_counts_match_plain_line_counts_in_every_file(corpus_dir: Path, seeds_di
     mismatches = []
     checked = Counter[str]()
     files = [(p, parse_file(p)) for p in record_files(corpus_dir)]
-    files += [(seed_path(seeds_dir, k), read(seed_path(seeds_dir, k).read_text()))
-              for k, (_, read) in SEEDS.items()]
+    files += [
+        (seed_path(seeds_dir, k), read(seed_path(seeds_dir, k).read_text()))
+        for k, (_, read) in SEEDS.items()
+    ]
     for path, model in files:
         expected = plain_counts(path.read_text(encoding="utf-8"))
         got = parsed_counts(model)
@@ -184,13 +186,18 @@ def test_drifted_formats_are_read(corpus_dir: Path) -> None:
     assert dash.reviews[1].verdict is Verdict.PASS
     assert dash.reviews[1].verdict_raw == "PASS with polish notes"
     assert [f.severity for f in dash.reviews[0].findings] == [
-        Severity.IMPROVEMENT, Severity.IMPROVEMENT, Severity.POLISH, Severity.POLISH,
+        Severity.IMPROVEMENT,
+        Severity.IMPROVEMENT,
+        Severity.POLISH,
+        Severity.POLISH,
     ]
     assert len(dash.relevant_concepts) == 12, "a table straight under the Phase 1 heading"
     record = parse_file(corpus_dir / "series-2/module-2-3/record.md")
     assert isinstance(record, ModuleRecord)
     assert [s.slug for s in record.summaries] == [
-        "saving-and-loading", "gpu-training", "fashion-mnist-project",
+        "saving-and-loading",
+        "gpu-training",
+        "fashion-mnist-project",
     ]
     assert [s.number for s in record.summaries] == [1, 2, 3]
 
@@ -247,13 +254,18 @@ def test_seed_records_before_and_after(seeds_dir: Path) -> None:
     assert after.status == "Complete (4 of 4 lessons built)"
     assert len(after.concepts) - len(before.concepts) == 11
     assert [s.slug for s in after.summaries] == [
-        "sdxl", "diffusion-transformers", "sd3-and-flux", "z-image",
+        "sdxl",
+        "diffusion-transformers",
+        "sd3-and-flux",
+        "z-image",
     ]
     z = after.summary("z-image")
     assert z is not None and z.number == 4 and z.cognitive_load == "BUILD"
     assert z.notebook == "`notebooks/7-4-4-z-image.ipynb`"
     assert z.review.startswith("PASS on iteration 2/3")
-    assert z.part("Review notes", ).startswith("- Iteration 1: MAJOR REVISION")  # type: ignore[union-attr]
+    assert z.part(
+        "Review notes",
+    ).startswith("- Iteration 1: MAJOR REVISION")  # type: ignore[union-attr]
     mmdit = next(c for c in after.concepts if c.concept.startswith("MMDiT joint attention"))
     assert (mmdit.depth, mmdit.lesson) == (Depth.DEVELOPED, "sd3-and-flux")
 
@@ -262,7 +274,10 @@ def test_seed_plans(seeds_dir: Path) -> None:
     module = parse_module_plan(seed_path(seeds_dir, "000").read_text())
     assert (module.module, module.status) == ("7.4", "Complete (4 of 4 lessons built)")
     assert [r.lesson for r in module.sequence] == [
-        "sdxl", "diffusion-transformers", "sd3-and-flux", "z-image",
+        "sdxl",
+        "diffusion-transformers",
+        "sd3-and-flux",
+        "z-image",
     ]
     assert list(module.topic_allocation) == [r.lesson for r in module.sequence]
     assert module.topic_allocation["z-image"].startswith("- S3-DiT single-stream")
@@ -272,6 +287,9 @@ def test_seed_plans(seeds_dir: Path) -> None:
     assert (series.number, series.title, series.status) == ("7", "Post-SD Advances", "Complete")
     assert [m.module for m in series.modules] == ["7.1", "7.2", "7.3", "7.4"]
     assert [lesson.slug for lesson in series.module_lessons("7.4")] == [
-        "sdxl", "diffusion-transformers", "sd3-and-flux", "z-image",
+        "sdxl",
+        "diffusion-transformers",
+        "sd3-and-flux",
+        "z-image",
     ]
     assert series.lessons[-1].number == 12 and len(series.connections) == 19

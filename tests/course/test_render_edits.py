@@ -58,7 +58,7 @@ def fresh_review(source: Review) -> Review:
 
 def fresh_plan(seed: LessonPlan) -> LessonPlan:
     data = seed.model_dump(exclude={"layout", "reviews", "line"})
-    for key, value in data.items():
+    for value in data.values():
         if isinstance(value, list):
             for item in value:
                 if isinstance(item, dict):
@@ -123,10 +123,22 @@ def test_new_review_in_the_seed_format() -> None:
         iteration=1,
         of=3,
         findings=[
-            Finding(severity=Severity.CRITICAL, title="Notebook missing", location="Practice",
-                    issue="No notebook.", student_impact="404.", suggested_fix="Create it."),
-            Finding(severity=Severity.POLISH, title="Spacing", location="Line 3",
-                    issue="Spaced dash.", student_impact="None.", suggested_fix="Remove."),
+            Finding(
+                severity=Severity.CRITICAL,
+                title="Notebook missing",
+                location="Practice",
+                issue="No notebook.",
+                student_impact="404.",
+                suggested_fix="Create it.",
+            ),
+            Finding(
+                severity=Severity.POLISH,
+                title="Spacing",
+                location="Line 3",
+                issue="Spaced dash.",
+                student_impact="None.",
+                suggested_fix="Remove.",
+            ),
         ],
         notes="Solid draft.",
     )
@@ -211,10 +223,15 @@ def test_missing_review_line_is_added_after_the_status_lines() -> None:
 
 def test_summary_from_scratch() -> None:
     summary = LessonSummary(
-        slug="z-image", number=4, status="Complete", cognitive_load="BUILD",
+        slug="z-image",
+        number=4,
+        status="Complete",
+        cognitive_load="BUILD",
         review="PASS on iteration 2/3",
-        parts=[SummaryPart(label="Concepts taught", text="- A (INTRODUCED)\n- B (MENTIONED)"),
-               SummaryPart(label="Review notes", text="Fine.")],
+        parts=[
+            SummaryPart(label="Concepts taught", text="- A (INTRODUCED)\n- B (MENTIONED)"),
+            SummaryPart(label="Review notes", text="Fine."),
+        ],
     )
     assert render_summary(summary) == (
         "### z-image (Lesson 4)\n**Status:** Complete\n**Cognitive load:** BUILD\n"

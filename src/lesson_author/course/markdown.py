@@ -189,8 +189,7 @@ def is_table_line(line: str) -> bool:
 def split_pieces(line: str) -> list[str]:
     """A table row split at unescaped pipes, cells unstripped; no closing pipe is fine."""
     text = bare(line).strip()
-    if text.startswith("|"):
-        text = text[1:]
+    text = text.removeprefix("|")
     if text.endswith("|") and not text.endswith("\\|"):
         text = text[:-1]
     return UNESCAPED_PIPE.split(text)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,9 +77,7 @@ class Depth(_Ordered):
         return max(cls(re.sub(r"[ _-]", " ", w)) for w in words)
 
 
-_DEPTH_WORDS = re.compile(
-    "|".join(rf"\b{d.value.replace(' ', '[ _-]')}\b" for d in Depth)
-)
+_DEPTH_WORDS = re.compile("|".join(rf"\b{d.value.replace(' ', '[ _-]')}\b" for d in Depth))
 
 
 class Severity(_Ordered):
@@ -210,7 +208,7 @@ class RawSection(Record):
     text: str
 
 
-Part = Annotated[Union[Slot, RawSection], Field(discriminator="kind")]
+Part = Annotated[Slot | RawSection, Field(discriminator="kind")]
 """One piece of a document's layout: a typed field's place, or verbatim text."""
 
 

@@ -549,14 +549,14 @@ class Builder:
             cells = table.row_cells(mapping, lines[i])
             rows.append(table.make_row(mapping, cells, line=i + 1, src=bare(lines[i]), fixed=fixed))
         made = {"header": bare(read.header_line), "separator": bare(read.separator_line)}
+        if not lines[read.end - 1].endswith("\n"):
+            made["open_end"] = "1"  # the file ends inside the table, without a line ending
         made.update(style or {})
         self.slot(key, self.src.text(blk.start, at), self.src.text(read.end, blk.end), style=made)
         self.claimed.add(key)
         return bi + 1
 
-    def label_slot(
-        self, seg: LabelSegment, key: str, index: int | None = None
-    ) -> tuple[Slot, str]:
+    def label_slot(self, seg: LabelSegment, key: str, index: int | None = None) -> tuple[Slot, str]:
         """A slot for ``**Label:** value`` (the label stays in ``head``); returns (slot, value)."""
         lines = self.src.lines
         rest = lines[seg.start][len(seg.prefix) :]
@@ -687,8 +687,12 @@ def checklist_item(b: Builder, j: int, stop: int) -> None:
     b.raw_blocks(j + 1, stop)
 
 
-def bullet_spans(lines: list[str], start: int, end: int) -> tuple[list[tuple[int, int]], int]:
-    """Top-level ``- `` items in ``lines[start:end]`` as (first, end) spans; and where the list ends."""
+def bullet_spans(lines: list[str], start: int, end: int) -> list[tuple[int, int]]:
+    """Top-level ``- `` items in ``lines[start:end]`` as (first, end) spans.
+
+    An item runs until the next item, or until a paragraph that starts at
+    the margin after a blank line (text after the list).
+    """
     spans: list[tuple[int, int]] = []
     blank_before = False
     i = start
@@ -708,7 +712,7 @@ def bullet_spans(lines: list[str], start: int, end: int) -> tuple[list[tuple[int
         i += 1
     if spans:
         spans[-1] = (spans[-1][0], i)
-    return spans, i
+    return spans
 
 
 def bullets(key: str) -> Reader:
@@ -720,7 +724,7 @@ def bullets(key: str) -> Reader:
         first = next((i for i in range(blk.start + 1, blk.end) if BULLET.match(lines[i])), None)
         if first is None:
             return None
-        spans, list_end = bullet_spans(lines, first, blk.end)
+        spans = bullet_spans(lines, first, blk.end)
         b.slot(key, b.src.text(blk.start, first))
         b.claimed.add(key)
         for n, (s, e) in enumerate(spans):
@@ -1021,24 +1025,34 @@ def phase1_table(b: Builder, bi: int, stop: int) -> int | None:
 LESSON_RULES = (
     rule("reviews", r"^review\s*(?:--|—|–|-|:)\s*\d{4}-\d\d-\d\d", reviews, repeat=True),
     rule("relevant_concepts", r"relevant concepts|^phase 1\b|student state", phase1_table),
-    rule("mental_models", r"mental models.*already|established mental models", text("mental_models")),
+    rule(
+        "mental_models", r"mental models.*already|established mental models", text("mental_models")
+    ),
     rule("not_covered", r"^what was (explicitly )?not covered", text("not_covered")),
     rule("readiness", r"^readiness", text("readiness")),
     rule("target_concept", r"^target concept", text("target_concept")),
     rule("prerequisites", r"^prerequisites?( table)?$", table("prerequisites", PREREQUISITE_ROWS)),
     rule("gaps", r"^gap resolution", table("gaps", GAP_ROWS)),
-    rule("misconceptions", r"^misconceptions?( table| addressed)?$",
-         table("misconceptions", MISCONCEPTION_ROWS)),
+    rule(
+        "misconceptions",
+        r"^misconceptions?( table| addressed)?$",
+        table("misconceptions", MISCONCEPTION_ROWS),
+    ),
     rule("examples", r"^examples( planned| used)?$", table("examples", EXAMPLE_ROWS)),
     rule("narrative_arc", r"^narrative arc", text("narrative_arc")),
     rule("modalities", r"^modalities( planned| used)?$", table("modalities", MODALITY_ROWS)),
-    rule("cognitive_load_assessment", r"^cognitive load( assessment)?$",
-         text("cognitive_load_assessment")),
-    rule("connections", r"^connections to prior concepts",
-         table("connections", CONNECTION_PLAN_ROWS)),
+    rule(
+        "cognitive_load_assessment",
+        r"^cognitive load( assessment)?$",
+        text("cognitive_load_assessment"),
+    ),
+    rule(
+        "connections", r"^connections to prior concepts", table("connections", CONNECTION_PLAN_ROWS)
+    ),
     rule("analogies_to_extend", r"^analogies to extend", text("analogies_to_extend")),
-    rule("misleading_analogies", r"^analogies that could be misleading",
-         text("misleading_analogies")),
+    rule(
+        "misleading_analogies", r"^analogies that could be misleading", text("misleading_analogies")
+    ),
     rule("scope", r"^scope boundaries", text("scope")),
     rule("outline", r"^lesson outline", items("outline", outline_item)),
     rule("checklists", r"checklists?$", items("checklists", checklist_item)),
@@ -1055,7 +1069,11 @@ def lesson_plan_from(src: Source, path: Path | None) -> LessonPlan:
         next(p for p in b.parts if isinstance(p, Slot) and p.key == "slug").style["quote"] = quote
     if not slug:
         title = values.get("title", "")
-        slug = path.stem if path is not None else (title if re.fullmatch(SLUG, title) else slugify(title))
+        slug = (
+            path.stem
+            if path is not None
+            else (title if re.fullmatch(SLUG, title) else slugify(title))
+        )
     values["slug"] = slug
     values.setdefault("title", "")
     return LessonPlan(line=title_line(src), layout=b.parts, **values)
@@ -1103,8 +1121,9 @@ MODULE_PLAN_RULES = (
     rule("narrative_arc", r"^narrative arc", text("narrative_arc")),
     rule("sequence", r"^lesson sequence", table("sequence", SEQUENCE_ROWS)),
     rule("topic_allocation", r"topic allocation", topics),
-    rule("load_trajectory", r"^cognitive load trajectory",
-         table("load_trajectory", TRAJECTORY_ROWS)),
+    rule(
+        "load_trajectory", r"^cognitive load trajectory", table("load_trajectory", TRAJECTORY_ROWS)
+    ),
     rule("misconceptions", r"misconceptions", bullets("misconceptions")),
 )
 
@@ -1196,9 +1215,10 @@ def guarded(read: Callable[[Source, Path | None], Any], text: str, path: Path | 
         return read(Source.of(text), path)
     except RecordsError:
         raise
-    except Exception as exc:  # noqa: BLE001 - bad input must never end in a traceback
-        raise RecordsError(f"cannot read this record file ({type(exc).__name__}: {exc})",
-                           path=path) from exc
+    except Exception as exc:
+        raise RecordsError(
+            f"cannot read this record file ({type(exc).__name__}: {exc})", path=path
+        ) from exc
 
 
 def parse_course(text: str, path: Path | None = None) -> Course:

@@ -173,8 +173,10 @@ def add_missing_items(
     if positions:
         at = positions[-1]
         last = parts[at][0]
-        inter = parts[positions[-2]][0].tail if len(positions) > 1 else (
-            skel[0].tail if len(skel) > 1 else last.tail
+        inter = (
+            parts[positions[-2]][0].tail
+            if len(positions) > 1
+            else (skel[0].tail if len(skel) > 1 else last.tail)
         )
         parts[at] = (last.model_copy(update={"tail": inter}), parts[at][1])
         made = [group.make(model, last, ident) for ident in missing]
@@ -284,7 +286,8 @@ def table_text(slot: Slot, spec: P.TableSpec, rows: list[Row], options: Options)
             out.append(row.src + "\n")
         else:
             out.append(blocks().table_row(spec.cells(mapping, row)) + "\n")
-    return "".join(out)
+    text = "".join(out)
+    return text[:-1] if slot.style.get("open_end") else text
 
 
 def scalar(value: Any, fresh: bool) -> str | None:
@@ -355,8 +358,13 @@ def finding_value(finding: Finding, slot: Slot, fresh: bool) -> str | None:
         s = slot.style
         lb, rb = s.get("lb", "["), s.get("rb", "]")
         return blocks().finding_heading(
-            int(s.get("level", "4")), s.get("prefix", ""), lb, finding.severity.value, rb,
-            s.get("sep", " -- "), finding.title,
+            int(s.get("level", "4")),
+            s.get("prefix", ""),
+            lb,
+            finding.severity.value,
+            rb,
+            s.get("sep", " -- "),
+            finding.title,
         )
     return scalar(getattr(finding, slot.key), fresh)
 
@@ -546,7 +554,9 @@ def module_plan_value(plan: ModulePlan, slot: Slot, fresh: bool, options: Option
         return scalar(getattr(plan, key), fresh)
     if key in MODULE_PLAN_TABLES:
         rows = getattr(plan, key)
-        return None if fresh and not rows else table_text(slot, MODULE_PLAN_TABLES[key], rows, options)
+        return (
+            None if fresh and not rows else table_text(slot, MODULE_PLAN_TABLES[key], rows, options)
+        )
     if key == "topic_allocation":
         slug = slot.style.get("slug")
         if slug is None:
@@ -596,7 +606,9 @@ def series_value(plan: SeriesPlan, slot: Slot, fresh: bool, options: Options) ->
             return None
         if fresh and key == "connections" and plan.number:
             header = slot.style["header"].replace("Series Concept", f"Series {plan.number} Concept")
-            separator = slot.style["separator"].replace("|-", "|-" + "-" * (len(plan.number) + 1), 1)
+            separator = slot.style["separator"].replace(
+                "|-", "|-" + "-" * (len(plan.number) + 1), 1
+            )
             slot = slot.model_copy(update={"style": {"header": header, "separator": separator}})
         return table_text(slot, SERIES_TABLES[key], rows, options)
     if key == "lessons":
