@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lesson_author.course.models import Checklist, ChecklistItem, Depth, LessonPlan
 
-from .orient import tokens
+from .orient import concept_name, tokens
 from .plan_document import assemble_plan
 from .state import LessonState, PlanCheck
 
@@ -329,19 +329,42 @@ def _source_lesson(source: str) -> str:
 
 
 def _resolution(resolutions: dict[str, Any], concept: str) -> Any:
-    return resolutions.get(concept.strip().lower())
+    """The gap row that resolves `concept`: same name, or the same name before its parenthesis."""
+    wanted = concept.strip().lower()
+    if wanted in resolutions:
+        return resolutions[wanted]
+    head = _words(concept_name(concept))
+    for key, row in resolutions.items():
+        other = _words(concept_name(key))
+        if head and other and len(head & other) / min(len(head), len(other)) >= 0.5:
+            return row
+    return None
 
 
-def _is_known(name: str, student: StudentState | None, plan: LessonPlan) -> bool:
-    """Does `name` name a concept the student has (records), or a relevant/prerequisite row?"""
-    if not name.strip():
-        return False
-    if student is not None and student.find(name) is not None:
-        return True
-    rows = [r.concept for r in plan.relevant_concepts if r.depth is not Depth.NOT_TAUGHT]
-    rows += [p.concept for p in plan.prerequisites if p.status == "OK"]
-    words = _words(name)
-    return any(words and len(words & _words(r)) / len(words) >= 0.5 for r in rows)
+def _is_known(text: str, student: StudentState | None, plan: LessonPlan) -> bool:
+    """Does `text` ("MMDiT from 7.4.3 + LoRA") name a concept the student has?
+
+    Each part must carry its rarest word into the name of a record row (or of a
+    relevant-concept / OK prerequisite row of the plan); words like "the
+    student" name nothing.
+    """
+    names = [r.concept for r in plan.relevant_concepts if r.depth is not Depth.NOT_TAUGHT]
+    names += [p.concept for p in plan.prerequisites if p.status == "OK"]
+    if student is not None:
+        names += [c.concept for c in student.concepts]
+    row_words = [_words(n) for n in names]
+    frequency: dict[str, int] = {}
+    for words in row_words:
+        for word in words:
+            frequency[word] = frequency.get(word, 0) + 1
+    for part in re.split(r"\s*(?:\+|,|;|\band\b|\bwith\b)\s*", text):
+        known_words = [w for w in _words(part) if w in frequency]
+        if not known_words:
+            continue
+        rarest = min(known_words, key=lambda w: frequency[w])
+        if frequency[rarest] <= max(3, len(names) // 10):
+            return True
+    return False
 
 
 def _list_after(text: str, label: str) -> bool:
