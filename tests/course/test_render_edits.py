@@ -238,3 +238,11 @@ def test_summary_from_scratch() -> None:
         "**Review:** PASS on iteration 2/3\n\n"
         "**Concepts taught:**\n- A (INTRODUCED)\n- B (MENTIONED)\n\n**Review notes:** Fine.\n"
     )
+
+
+def test_header_label_value_ends_at_its_paragraph() -> None:
+    text = "# Lesson: X\n\n**Slug:** x\n**Status:** Planned\n\nAn intro paragraph.\n\n## Phase 2\n"
+    plan = parse_lesson_plan(text)
+    assert plan.status == "Planned"
+    plan.status = "Built"
+    assert render_lesson_plan(plan) == text.replace("Planned", "Built")

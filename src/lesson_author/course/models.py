@@ -8,8 +8,17 @@ commands and the pipeline.  Every model that comes from a file remembers the
 
 Fields named ``*_raw`` keep the author's exact text where the typed value is
 a normalisation of it (``depth_raw="DEVELOPED (deep)"`` -> ``depth=DEVELOPED``).
-Sections the parser does not know are kept verbatim in ``extra`` parts so
-that a parse/render cycle loses nothing.
+
+Documents (and reviews, findings, per-lesson summaries, which have sections
+of their own) carry a ``layout``: their parts in file order, each either a
+:class:`RawSection` (text the parser does not type -- unknown sections, stray
+text, rules -- kept verbatim) or a :class:`Slot` saying where a typed field
+(or one item of a list field) sits and how it was formatted.  The typed
+fields stay the single source of truth for what they cover: the renderer
+writes their current values into their slots.  A model built from scratch
+has an empty layout and renders in the seed format.  Table rows keep cells
+no field takes in ``extra`` and their line as written in ``src`` (a
+formatting hint, not content).
 """
 
 from __future__ import annotations

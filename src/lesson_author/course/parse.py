@@ -565,19 +565,38 @@ class Builder:
         head, value, tail = split_value(seg.prefix + spaces, body)
         return self.slot(key, head, tail, index=index), value
 
-    def labels(self, segments: list[LabelSegment], known: dict[str, str]) -> None:
-        """Typed slots for known labels (first occurrence of each); the rest verbatim."""
+    def labels(
+        self, segments: list[LabelSegment], known: dict[str, str], one_paragraph: bool = False
+    ) -> None:
+        """Typed slots for known labels (first occurrence of each); the rest verbatim.
+
+        With ``one_paragraph`` a value ends at its first blank line (header
+        lines like ``**Status:** Planned`` are followed by prose, not more value).
+        """
+        lines = self.src.lines
         for seg in segments:
             key = known.get(norm(seg.label)) if seg.label is not None else None
             if key is None or key in self.claimed:
                 self.raw(seg.start, seg.end)
                 continue
-            _, value = self.label_slot(seg, key)
+            end = seg.end
+            if one_paragraph:
+                blank = next((i for i in range(seg.start + 1, seg.end) if is_blank(lines[i])), end)
+                rest = next((i for i in range(blank, seg.end) if not is_blank(lines[i])), end)
+                if rest < end and not is_break(lines[rest]):
+                    end = blank + 1
+            _, value = self.label_slot(LabelSegment(seg.label, seg.prefix, seg.start, end), key)
             self.values[key] = value
             self.claimed.add(key)
+            self.raw(end, seg.end)
 
     def labelled_body(
-        self, bi: int, key: str, style: dict[str, str], known: dict[str, str]
+        self,
+        bi: int,
+        key: str,
+        style: dict[str, str],
+        known: dict[str, str],
+        one_paragraph: bool = False,
     ) -> None:
         """A heading slot for block ``bi`` followed by the labels of its body."""
         blk = self.src.items[bi]
@@ -585,7 +604,7 @@ class Builder:
         first = next((s.start for s in segments if s.label is not None), blk.end)
         self.heading_slot(bi, key, style, value_end=first)
         self.claimed.add(key)
-        self.labels([s for s in segments if s.label is not None], known)
+        self.labels([s for s in segments if s.label is not None], known, one_paragraph)
 
 
 # ---------------------------------------------------------------- section rules
@@ -991,7 +1010,7 @@ def read_title(b: Builder, kind: str, known: dict[str, str]) -> int:
         return 1
     values, template = title_values(kind, items_[1].title)
     b.values.update(values)
-    b.labelled_body(1, "title", {"template": template}, known)
+    b.labelled_body(1, "title", {"template": template}, known, one_paragraph=True)
     return 2
 
 
