@@ -262,3 +262,20 @@ def test_plan_to_record_end_to_end_leaves_the_records_clean(tmp_path: Path) -> N
             assert parse_lesson_plan(path.read_text(encoding="utf-8")).reviews
         elif path.suffix == ".md":
             assert parse_file(path) is not None, relative
+
+
+def test_a_gate_after_build_pauses_and_the_edited_lesson_is_reviewed(tmp_path: Path) -> None:
+    root = make_course(tmp_path)
+    provider = ScriptedProvider(scripted_author([PASS_REVIEW]))
+    paused = run_lesson(
+        SLUG, records_dir=root, config=provider, today=TODAY, interrupt_after=["build"]
+    )
+    assert paused.paused_before == "review" and not paused.reviews
+    mdx = root / "series-7" / "module-7-4" / "build" / "z-image.mdx"
+    mdx.write_text(mdx.read_text().replace("Prose of section 3", "An edit \u2014 spaced"))
+    result = run_lesson(SLUG, records_dir=root, config=provider, today=TODAY)
+    assert result.resumed_at == "review" and result.passed
+    assert [f.title for f in result.reviews[0].findings] == [
+        "Em dashes with spaces in visible text"
+    ]
+    assert "An edit \u2014 spaced" in mdx.read_text()  # PASS: nothing revised the author's text

@@ -205,11 +205,14 @@ def build_lesson(run: RunContext, plan: LessonPlan) -> BuiltLesson:
     """The whole lesson: every outline section in order, the frame, the notebook."""
     title = lesson_title(plan, run)
     sections: list[BuiltSection] = []
-    for planned in plan.outline:
+    # each section's prompt names the planned sections before it (not their built headings), so
+    # sections do not depend on each other and could be built concurrently
+    for i, planned in enumerate(plan.outline):
         if section_role(planned.title) in FRAME_ROLES:
             sections.append(frame_section(planned))
         else:
-            sections.append(build_section(run, plan, planned, [s.heading for s in sections]))
+            before = [s.title for s in plan.outline[:i]]
+            sections.append(build_section(run, plan, planned, before))
     frame = build_frame(run, plan, sections)
     lesson = BuiltLesson(
         slug=plan.slug or run.location.slug, title=title, sections=sections, **frame

@@ -63,7 +63,9 @@ LESSON_KIND = "lesson"
 BUILT_KIND = "lesson-from-plan"  # the thread of a run that starts from an existing plan
 
 
-def lesson_only_graph(run: RunContext, checkpointer: Any) -> Any:
+def lesson_only_graph(
+    run: RunContext, checkpointer: Any, interrupt_after: list[str] | None = None
+) -> Any:
     """build -> review -> (revise -> review)* -> record, starting from the planning document."""
     from langgraph.graph import END, START
 
@@ -72,7 +74,7 @@ def lesson_only_graph(run: RunContext, checkpointer: Any) -> Any:
     builder = StateGraph(LessonState)
     last = add_lesson_nodes(builder, run, after=START, wrap=wrap_node)
     builder.add_edge(last, END)
-    return builder.compile(checkpointer=checkpointer)
+    return builder.compile(checkpointer=checkpointer, interrupt_after=interrupt_after or None)
 
 
 @dataclass
@@ -89,6 +91,7 @@ class LessonRunResult:
     notes: list[str]
     usage: UsageLog
     elapsed_s: float = 0.0
+    paused_before: str | None = None  # an approval gate stopped the run before this node
 
     @property
     def passed(self) -> bool:
@@ -117,6 +120,7 @@ class LessonRunResult:
             "written": self.written,
             "resumed_at": self.resumed_at,
             "planned": self.planned,
+            "paused_before": self.paused_before,
             "elapsed_s": round(self.elapsed_s, 3),
             "nodes": [n.model_dump() for n in self.nodes],
             "notes": self.notes,
@@ -126,7 +130,7 @@ class LessonRunResult:
 
 def _invoke(
     run: RunContext, graph: Any, kind: str, *, restart: bool
-) -> tuple[LessonState, str | None]:
+) -> tuple[LessonState, str | None, str | None]:
     """Start (or resume) `graph` on the lesson's `kind` thread; the final state, the node resumed at."""
     from lesson_author.llm.errors import LLMError
 
@@ -164,7 +168,8 @@ def _invoke(
             f"stopped at {node}: {cause}. Run `author lesson {run.location.slug}` again to resume "
             f"at {node} (finished steps are kept), or add --restart to start over"
         ) from exc
-    return LessonState.model_validate(values), resumed_at
+    paused = graph.get_state(config).next
+    return LessonState.model_validate(values), resumed_at, (paused[0] if paused else None)
 
 
 def _pending(graph: Any, run: RunContext, kind: str) -> bool:
@@ -176,13 +181,21 @@ def _pending(graph: Any, run: RunContext, kind: str) -> bool:
 
 
 def run_lesson_graph(
-    run: RunContext, *, restart: bool = False, replan: bool = False, checkpointer: Any = None
+    run: RunContext,
+    *,
+    restart: bool = False,
+    replan: bool = False,
+    checkpointer: Any = None,
+    interrupt_after: list[str] | None = None,
 ) -> LessonRunResult:
     """Plan (unless a planning document exists), build, review/revise, record.
 
     An interrupted run is resumed where it stopped; a finished one (or ``restart``)
     starts over. With a planning document on disk the plan phases are skipped
-    (``replan`` runs them again).
+    (``replan`` runs them again). ``interrupt_after`` (node names, e.g. ``write_plan``
+    or ``build``) pauses the run there; running again continues it. The nodes read
+    the planning document and the lesson from disk, so an author's edits made during
+    the pause are used.
     """
     from .graph import (
         build_graph,
@@ -197,8 +210,12 @@ def run_lesson_graph(
     saver = checkpointer or open_checkpointer(checkpoint_path(run.project_root))
     started = time.perf_counter()
     try:
-        full = build_graph(run, through="lesson", checkpointer=saver)
-        from_plan = lesson_only_graph(run, saver)
+        full = build_graph(
+            run, through="lesson", checkpointer=saver, interrupt_after=interrupt_after
+        )
+        from_plan = lesson_only_graph(
+            run, saver, [n for n in interrupt_after or [] if n in LESSON_NODES]
+        )
         assert run.records_dir is not None
         if restart:
             for kind in (LESSON_KIND, BUILT_KIND):
@@ -211,14 +228,14 @@ def run_lesson_graph(
             graph, kind = from_plan, BUILT_KIND
         else:
             graph, kind = full, LESSON_KIND
-        state, resumed_at = _invoke(run, graph, kind, restart=False)
+        state, resumed_at, paused_before = _invoke(run, graph, kind, restart=False)
     finally:
         if own:
             close_checkpointer(saver)
     written = list(dict.fromkeys(([state.plan_path] if state.plan_path else []) + state.written))
     return LessonRunResult(
         slug=run.location.slug,
-        status=state.status,
+        status=f"paused before {paused_before}" if paused_before else state.status,
         reviews=list(state.reviews),
         written=written,
         resumed_at=resumed_at,
@@ -227,6 +244,7 @@ def run_lesson_graph(
         notes=list(state.notes),
         usage=run.usage_log,
         elapsed_s=time.perf_counter() - started,
+        paused_before=paused_before,
     )
 
 
@@ -242,6 +260,7 @@ def run_lesson(
     progress: Callable[..., None] | None = None,
     today: str | None = None,
     checkpointer: Any = None,
+    interrupt_after: list[str] | None = None,
 ) -> LessonRunResult:
     """`author lesson SLUG`: see :func:`run_lesson_graph`."""
     from .run import make_run_context
@@ -257,7 +276,13 @@ def run_lesson(
         today=today,
         max_iterations=max_iterations,
     )
-    return run_lesson_graph(run, restart=restart, replan=replan, checkpointer=checkpointer)
+    return run_lesson_graph(
+        run,
+        restart=restart,
+        replan=replan,
+        checkpointer=checkpointer,
+        interrupt_after=interrupt_after,
+    )
 
 
 # ---------------------------------------------------------------- one phase alone
@@ -358,7 +383,12 @@ def print_lesson_result(result: LessonRunResult, console: Any) -> None:
         )
     for path in result.written:
         console.print(f"wrote {path}")
-    if result.passed:
+    if result.paused_before:
+        console.print(
+            f"[cyan]{result.slug}: paused before {result.paused_before}. Read and edit what was "
+            f"written, then run `author lesson {result.slug}` again to continue.[/cyan]"
+        )
+    elif result.passed:
         console.print(f"[green]{result.slug}: PASS, recorded[/green]")
     elif result.reviews:
         last = result.reviews[-1]
