@@ -7,9 +7,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from lesson_author.course.knowledge import KnownConcept, StudentState
 from lesson_author.course.models import Depth
+from lesson_author.llm.schema_budget import unbounded_fields
 from lesson_author.pipeline import schemas
 from lesson_author.pipeline.orient import orient_outcome, select_candidates
 from lesson_author.pipeline.state import ConceptFact
@@ -128,6 +130,21 @@ def test_the_model_only_picks_rows_depth_and_source_stay_the_records() -> None:
         ("Patchify", Depth.DEVELOPED, "dit (7.4.1)"),
         ("Rectified flow", Depth.NOT_TAUGHT, "--"),
     ]
+
+
+def test_the_orient_schema_only_offers_the_ids_of_the_candidate_list() -> None:
+    schema = schemas.orient_schema(5)
+    assert unbounded_fields(schema) == []
+    pick = {"id": 5, "note": "ok"}
+    reply = {
+        "relevant": [pick, pick, pick],
+        "mental_models": [{"name": "m", "use": "u"}],
+        "not_covered": [{"topic": "t", "detail": "d"}],
+        "readiness": "The student is ready for this lesson, with one small gap.",
+    }
+    assert schema.model_validate(reply).relevant[0].id == 5
+    with pytest.raises(ValidationError):
+        schema.model_validate({**reply, "relevant": [{"id": 6, "note": "no such row"}] * 3})
 
 
 @pytest.mark.corpus

@@ -33,7 +33,7 @@ def orient_reply() -> dict[str, Any]:
             },
             {"id": 2, "note": "The per-modality projections are what single-stream shares."},
             {"id": 3, "note": "Same block structure; the lesson changes only what is shared."},
-            {"id": 999, "note": "An id the candidate list does not have: must be dropped."},
+            {"id": 2, "note": "A repeat of a row already picked: dropped."},
         ],
         "missing": ["Distribution Matching Distillation (DMD)"],
         "mental_models": [
@@ -456,7 +456,7 @@ def test_depth_and_source_come_from_the_records_not_the_model(course: Path) -> N
     path = course.parent / result.plan_path
     plan = parse_lesson_plan(path.read_text(encoding="utf-8"), path)
     student = student_state(CourseTree.open(course), SLUG)
-    # an id the model made up is dropped; every other row is a record row, as recorded
+    # a repeated pick is dropped; every row is a record row, as recorded
     rows = [r for r in plan.relevant_concepts if r.depth is not Depth.NOT_TAUGHT]
     assert len(rows) == 3
     for row in rows:
@@ -471,6 +471,5 @@ def test_depth_and_source_come_from_the_records_not_the_model(course: Path) -> N
 
 
 def test_every_planning_schema_is_bounded() -> None:
-    assert {s.__name__: unbounded_fields(s) for s in schemas.ALL_SCHEMAS} == {
-        s.__name__: [] for s in schemas.ALL_SCHEMAS
-    }
+    sent = [*schemas.ALL_SCHEMAS, schemas.orient_schema(80), schemas.gap_schema(3)]
+    assert [(s.__name__, unbounded_fields(s)) for s in sent] == [(s.__name__, []) for s in sent]

@@ -234,7 +234,7 @@ def plan_gaps(
                     target_concept=state.analysis.target_concept if state.analysis else "",
                 ),
             ),
-            schemas.GapReply,
+            schemas.gap_schema(len(batch)),
             phase=schemas.ANALYZE_GAPS,
         )
         answered: dict[int, schemas.GapPlan] = {}

@@ -37,7 +37,10 @@ if TYPE_CHECKING:
 
 # rough prompt budget for the candidate rows (tokens ~ chars / 4)
 CANDIDATE_TOKEN_BUDGET = 4200
-# for a model with a small context window: room kept for the reply and the rest of the prompt
+# a model with a small context window (the embedded one) gets at most this many
+# candidate tokens: ~30 rows, all it can use, and a prompt it reads in seconds, not minutes
+SMALL_CONTEXT_CANDIDATE_TOKENS = 2000
+# room kept for the reply and the rest of the prompt
 REPLY_RESERVE_TOKENS = 2400
 FIXED_PROMPT_TOKENS = 1800
 # real tokens per estimated (chars / 4) token of record text, measured with SmolLM2's tokenizer
@@ -279,11 +282,12 @@ class _Scored:
 
 
 def candidate_budget(context_window: int | None) -> int:
-    """The candidate-row budget for a model whose context window is `context_window` tokens."""
+    """The candidate-row budget for a model whose context window is `context_window` tokens
+    (None: an endpoint model, whose window is not the limit)."""
     if context_window is None:
         return CANDIDATE_TOKEN_BUDGET
     room = (context_window - REPLY_RESERVE_TOKENS - FIXED_PROMPT_TOKENS) / TOKENS_PER_ESTIMATE
-    return max(800, min(CANDIDATE_TOKEN_BUDGET, int(room)))
+    return max(800, min(SMALL_CONTEXT_CANDIDATE_TOKENS, int(room)))
 
 
 def lesson_numbers(locations: Iterable[Any]) -> dict[str, str]:
@@ -586,7 +590,8 @@ def orient_outcome(
 
 def orient_node(state: LessonState, run: RunContext) -> dict[str, Any]:
     """Pick and annotate the relevant concepts; depth and source stay the records'."""
-    reply = run.complete(orient_messages(state, run), schemas.OrientReply, phase=schemas.ORIENT)
+    schema = schemas.orient_schema(len(state.candidates))
+    reply = run.complete(orient_messages(state, run), schema, phase=schemas.ORIENT)
     outcome = orient_outcome(reply, state.candidates, run.student_state)
     return {
         "orient": outcome,

@@ -15,9 +15,10 @@ Depths, sources and OK/GAP statuses are never asked for: they come from the reco
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from functools import lru_cache
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 # phases (the `phase` of each model call; scripted providers are keyed by these)
 ORIENT = "orient"
@@ -94,8 +95,11 @@ class NotCoveredNote(Reply):
     detail: Text(240) = Field(description="what the records show, and what this lesson must add")  # type: ignore[valid-type]
 
 
+RELEVANT_MAX = 10
+
+
 class OrientReply(Reply):
-    relevant: list[ConceptPick] = Field(min_length=3, max_length=12)
+    relevant: list[ConceptPick] = Field(min_length=3, max_length=RELEVANT_MAX)
     missing: list[Text(100)] = Field(  # type: ignore[valid-type]
         default_factory=list,
         max_length=3,
@@ -131,6 +135,47 @@ class GapPlan(Reply):
 
 class GapReply(Reply):
     gaps: list[GapPlan] = Field(min_length=1, max_length=3)
+
+
+# ---------------------------------------------------------------- numbered choices
+#
+# A constrained decoder enforces enums but not integer bounds, so where the model
+# picks a numbered row the number is an enum of the rows that exist: a small
+# model cannot answer "id 1111111".
+
+
+def _numbers(count: int) -> type:
+    return Literal[tuple(range(1, max(1, count) + 1))]  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=64)
+def orient_schema(candidates: int) -> type[OrientReply]:
+    """OrientReply whose ids can only be the ids 1..`candidates` of the candidate list."""
+    pick = create_model(
+        "ConceptPick",
+        __base__=ConceptPick,
+        id=(_numbers(candidates), Field(description="the candidate row's [id]")),
+    )
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "OrientReply",
+        __base__=OrientReply,
+        relevant=(list[pick], Field(min_length=min(3, candidates), max_length=RELEVANT_MAX)),  # type: ignore[valid-type]
+    )
+
+
+@lru_cache(maxsize=8)
+def gap_schema(gaps: int) -> type[GapReply]:
+    """GapReply whose gap numbers can only be 1..`gaps`, one plan per gap."""
+    plan = create_model(
+        "GapPlan",
+        __base__=GapPlan,
+        gap=(_numbers(gaps), Field(description="the gap's number in the list")),
+    )
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "GapReply",
+        __base__=GapReply,
+        gaps=(list[plan], Field(min_length=gaps, max_length=gaps)),  # type: ignore[valid-type]
+    )
 
 
 class MisconceptionDraft(Reply):
