@@ -116,7 +116,9 @@ def section_reply(number: int, title: str) -> SectionDraft:
     else:
         blocks = []
     return SectionDraft(
-        heading=f"Heading {number}", prose=f"Prose of section {number}: {title}.", blocks=blocks
+        heading=f"Heading {number}",
+        paragraphs=[f"Prose of section {number}: {title}."],
+        blocks=blocks,
     )
 
 

@@ -109,3 +109,22 @@ def test_a_hand_edited_lesson_is_not_overwritten_without_force(tmp_path: Path) -
     run.force = True
     write_lesson_files(run, lesson)
     assert "An author's paragraph." not in mdx.read_text()
+
+
+def _max_lengths(node, found: list[int]) -> list[int]:
+    if isinstance(node, dict):
+        if "maxLength" in node:
+            found.append(node["maxLength"])
+        for value in node.values():
+            _max_lengths(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _max_lengths(value, found)
+    return found
+
+
+def test_no_string_is_too_long_for_a_llama_cpp_grammar() -> None:
+    from lesson_author.build.schemas import MAX_STRING
+
+    for schema in LLM_SCHEMAS:
+        assert max(_max_lengths(schema.model_json_schema(), [])) <= MAX_STRING, schema.__name__

@@ -2,7 +2,9 @@
 
 Every schema is small and bounded (each string has ``max_length``, each list
 ``max_length``) so that constrained decoding has a longest reply and a weak
-local model can fill it: the lesson is built one section per call, plus one
+local model can fill it; no string is longer than :data:`MAX_STRING` (llama.cpp
+refuses grammars whose repetitions exceed its limits, about 1000 characters), so
+long text comes as a list of paragraphs: the lesson is built one section per call, plus one
 call for the frame (objective, scope, summary, references, next step), one for
 the notebook's setup cell and one per exercise.
 
@@ -36,6 +38,7 @@ def _text(n: int) -> type[str]:
     return Annotated[str, Field(max_length=n)]  # type: ignore[return-value]
 
 
+MAX_STRING = 1000  # the longest maxLength llama.cpp's grammar compiler accepts
 Title = _text(120)
 Line = _text(300)
 
@@ -50,7 +53,7 @@ class BlockDraft(BaseModel):
 
     kind: BlockKind
     title: Title = ""
-    body: _text(1200) = ""  # type: ignore[valid-type]
+    body: _text(900) = ""  # type: ignore[valid-type]
     answer: _text(800) = ""  # type: ignore[valid-type]
     language: _text(20) = ""  # type: ignore[valid-type]
     left_title: _text(80) = ""  # type: ignore[valid-type]
@@ -60,10 +63,11 @@ class BlockDraft(BaseModel):
 
 
 class SectionDraft(BaseModel):
-    """One section of the lesson: the heading the student sees, the prose, up to 3 blocks."""
+    """One section of the lesson: the heading the student sees, its prose as up to 4
+    paragraphs, and up to 3 blocks."""
 
     heading: Title
-    prose: _text(2000)  # type: ignore[valid-type]
+    paragraphs: Annotated[list[_text(700)], Field(min_length=1, max_length=4)]  # type: ignore[valid-type]
     blocks: Annotated[list[BlockDraft], Field(max_length=3)] = []
 
 
@@ -93,8 +97,8 @@ class ExerciseDraft(BaseModel):
     """One practice exercise of the notebook."""
 
     instructions: _text(800)  # type: ignore[valid-type]
-    starter_code: _text(1500) = ""  # type: ignore[valid-type]
-    solution_code: _text(2000) = ""  # type: ignore[valid-type]
+    starter_code: _text(800)  # type: ignore[valid-type]
+    solution_code: _text(1000)  # type: ignore[valid-type]
     solution_notes: _text(800) = ""  # type: ignore[valid-type]
 
 
@@ -201,7 +205,7 @@ def to_section(draft: SectionDraft, *, number: int | None, outline_title: str) -
         number=number,
         outline_title=outline_title,
         heading=" ".join(heading.split()),
-        prose=tidy(draft.prose),
+        prose=tidy("\n\n".join(p.strip() for p in draft.paragraphs if p.strip())),
         blocks=[to_block(b) for b in draft.blocks],
     )
 
