@@ -255,3 +255,14 @@ def test_rows_short_of_cells_but_closed_are_fine(tmp_path: Path) -> None:
     ensure_complete("```\n| A | B | C |\n|---|---|---|\n| 1\n```\n", tmp_path / "x.md")
     with pytest.raises(RecordsError):
         ensure_complete("| A | B | C |\n|---|---|---|\n| 1 | 2", tmp_path / "x.md")
+
+
+def test_write_atomic_gives_a_new_file_the_umask_mode_not_owner_only(tmp_path: Path) -> None:
+    target = tmp_path / "new.md"
+    old = os.umask(0o022)
+    try:
+        write_atomic(target, "fresh\n")
+    finally:
+        os.umask(old)
+    assert target.read_text() == "fresh\n"
+    assert target.stat().st_mode & 0o777 == 0o644

@@ -96,26 +96,31 @@ def module_dir_name(module: str) -> str:
     return "module-" + module.replace(".", "-")
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8, newlines as given) to ``path`` via a temp file and ``os.replace``.
 
     A reader never sees a half-written file; on any error the old file is intact
-    and the temp file is removed.  An existing file keeps its permission bits.
+    and the temp file is removed.  An existing file keeps its permission bits; a
+    new one gets ``0o666`` less the umask (``mkstemp`` alone leaves it owner-only).
     """
     path = Path(path)
-    mode = None
     try:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        pass
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
