@@ -97,9 +97,13 @@ def module_dir_name(module: str) -> str:
 
 
 def _umask() -> int:
+    """The process umask (reading it means setting it, so never call this from worker threads)."""
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+_UMASK_AT_IMPORT = _umask()
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -113,7 +117,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        mode = 0o666 & ~_umask()
+        mode = 0o666 & ~_UMASK_AT_IMPORT
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
