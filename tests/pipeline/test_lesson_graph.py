@@ -279,3 +279,33 @@ def test_a_gate_after_build_pauses_and_the_edited_lesson_is_reviewed(tmp_path: P
         "Em dashes with spaces in visible text"
     ]
     assert "An edit \u2014 spaced" in mdx.read_text()  # PASS: nothing revised the author's text
+
+
+def test_revising_a_hand_edited_lesson_keeps_its_sections_once(tmp_path: Path) -> None:
+    from lesson_author.build.mdx import read_mdx
+    from lesson_author.pipeline.build import current_plan, lesson_on_disk
+    from lesson_author.pipeline.revise import revise_lesson
+
+    root = make_course(tmp_path)
+    run = make_run_context(SLUG, records_dir=root, config=ScriptedProvider(scripted_author([])))
+    build_now(run)
+    mdx = run.location.build_dir / "z-image.mdx"
+    # the author drops the outline comments and adds a section of their own
+    text = "\n".join(line for line in mdx.read_text().splitlines() if "{/* outline" not in line)
+    mdx.write_text(text + "\n\n## An Author's Aside\n\nSomething extra.\n")
+    lesson_before, notebook, _ = lesson_on_disk(run)
+    assert all(s.number is None for s in lesson_before.sections)
+    finding = reviewer_says(("IMPROVEMENT", "Shallow", "6")).findings[0]
+    from lesson_author.review.findings import from_reviewer
+
+    revised, done = revise_lesson(
+        run,
+        current_plan(None, run),
+        lesson_before.model_copy(update={"notebook": notebook}),
+        [from_reviewer(finding, lesson_before)],
+    )
+    assert done == ["section 6"]
+    headings = [s.heading for s in revised.sections]
+    assert len(headings) == len(set(headings)) == 18  # 17 planned + the author's own
+    assert headings[-1] == "An Author's Aside"
+    assert read_mdx(mdx.read_text()).sections[-1].prose == "Something extra."

@@ -178,3 +178,10 @@ def test_untaught_concept_needs_a_gap_resolution(plan: LessonPlan) -> None:
 def test_missing_lesson_file(plan: LessonPlan) -> None:
     found = review_checks(plan, files(None, None))
     assert titles(found) == ["Lesson file missing", "Notebook missing"]
+
+
+def test_sections_renamed_without_outline_comments_keep_their_places(plan: LessonPlan) -> None:
+    lesson = complete_lesson(plan)
+    for k, s in enumerate(lesson.sections):
+        s.number, s.outline_title, s.heading = None, "", f"Part {k}"
+    assert review_checks(plan, files(lesson, practice(plan))) == []

@@ -15,7 +15,7 @@ whether it is fixed by title alone (see ``review.findings``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lesson_author.build.lesson_doc import (
@@ -64,20 +64,73 @@ def _similar(a: str, b: str) -> float:
     return len(wa & wb) / min(len(wa), len(wb))
 
 
-def match_section(planned: OutlineSection, lesson: BuiltLesson) -> BuiltSection | None:
-    """The built section for a planned outline section: same number, else the closest title."""
-    if planned.number is not None:
-        found = lesson.section(planned.number)
-        if found is not None:
-            return found
-    best, score = None, 0.0
-    for section in lesson.sections:
-        s = max(
-            _similar(planned.title, section.outline_title), _similar(planned.title, section.heading)
-        )
-        if s > score:
-            best, score = section, s
-    return best if score >= 0.6 else None
+def align_sections(
+    outline: Sequence[OutlineSection], lesson: BuiltLesson
+) -> list[BuiltSection | None]:
+    """For each planned outline section, the built section that carries it (or None).
+
+    First by the outline number the build wrote (``{/* outline N: ... */}``), then by
+    title (a section heading close to the planned title), then by position: between
+    two sections already matched, unmatched built sections are paired in order with
+    the unmatched planned ones when there are at least as many of them (an author who
+    dropped the outline comments and renamed headings keeps their sections' places).
+    """
+    found: list[BuiltSection | None] = [None] * len(outline)
+    used: set[int] = set()
+    for i, planned in enumerate(outline):
+        if planned.number is not None:
+            hit = next(
+                (s for s in lesson.sections if s.number == planned.number and id(s) not in used),
+                None,
+            )
+            if hit is not None:
+                found[i] = hit
+                used.add(id(hit))
+    for i, planned in enumerate(outline):
+        if found[i] is not None:
+            continue
+        best, score = None, 0.0
+        for section in lesson.sections:
+            if id(section) in used:
+                continue
+            sim = max(
+                _similar(planned.title, section.outline_title),
+                _similar(planned.title, section.heading),
+            )
+            if sim > score:
+                best, score = section, sim
+        if best is not None and score >= 0.6:
+            found[i] = best
+            used.add(id(best))
+    position = {id(s): k for k, s in enumerate(lesson.sections)}
+    i = 0
+    while i < len(outline):
+        if found[i] is not None:
+            i += 1
+            continue
+        j = i
+        while j < len(outline) and found[j] is None:
+            j += 1
+        low = position[id(found[i - 1])] if i > 0 else -1
+        high = position[id(found[j])] if j < len(outline) else len(lesson.sections)
+        free = [s for s in lesson.sections[low + 1 : high] if id(s) not in used]
+        if len(free) >= j - i:
+            for k in range(i, j):
+                found[k] = free[k - i]
+                used.add(id(free[k - i]))
+        i = j
+    return found
+
+
+def match_section(
+    planned: OutlineSection, lesson: BuiltLesson, outline: Sequence[OutlineSection] = ()
+) -> BuiltSection | None:
+    """The built section for one planned section (see :func:`align_sections`)."""
+    outline = list(outline) or [planned]
+    index = next((k for k, s in enumerate(outline) if s is planned), None)
+    if index is None:
+        outline, index = [planned], 0
+    return align_sections(outline, lesson)[index]
 
 
 def _section_name(planned: OutlineSection) -> str:
@@ -142,8 +195,8 @@ def check_files(files: BuildFiles) -> list[Finding]:
 
 def check_sections(plan: LessonPlan, lesson: BuiltLesson) -> list[Finding]:
     found = []
-    for planned in plan.outline:
-        if match_section(planned, lesson) is None:
+    for planned, built in zip(plan.outline, align_sections(plan.outline, lesson), strict=True):
+        if built is None:
             found.append(
                 Finding(
                     severity=Severity.IMPROVEMENT,
@@ -165,10 +218,9 @@ def planned_check_count(planned: OutlineSection) -> int:
 
 def check_checks(plan: LessonPlan, lesson: BuiltLesson) -> list[Finding]:
     found = []
-    for planned in plan.outline:
+    for planned, built in zip(plan.outline, align_sections(plan.outline, lesson), strict=True):
         if section_role(planned.title) != "check":
             continue
-        built = match_section(planned, lesson)
         if built is None:
             continue  # reported as a missing section
         want, have = planned_check_count(planned), len(built.checks())

@@ -25,7 +25,7 @@ from lesson_author.build.lesson_doc import (
 )
 from lesson_author.build.mdx import render_mdx, visible_text
 from lesson_author.build.schemas import SectionDraft, to_section
-from lesson_author.checks.review_checks import match_section, modality_kind
+from lesson_author.checks.review_checks import align_sections, match_section, modality_kind
 from lesson_author.course.models import Finding, LessonPlan, OutlineSection
 
 from .build import (
@@ -168,7 +168,7 @@ def revise_section(
     planned: OutlineSection,
     findings: Sequence[Finding],
 ) -> BuiltSection:
-    current = match_section(planned, lesson)
+    current = match_section(planned, lesson, plan.outline)
     messages = run.messages(
         "revise.md.j2",
         lesson={"title": lesson_title(plan, run), "slug": run.location.slug},
@@ -186,14 +186,13 @@ def _in_outline_order(
 ) -> list[BuiltSection]:
     """The lesson's sections with the revised ones in place and missing planned ones inserted."""
     out: list[BuiltSection] = []
-    used: set[int] = set()
-    for planned in plan.outline:
+    matched: set[int] = set()
+    for planned, existing in zip(plan.outline, align_sections(plan.outline, lesson), strict=True):
+        if existing is not None:
+            matched.add(id(existing))
         if planned.number in revised:
             out.append(revised[planned.number])
-            used.add(id(revised[planned.number]))
-            continue
-        existing = match_section(planned, lesson)
-        if existing is not None:
+        elif existing is not None:
             out.append(
                 existing.model_copy(
                     update={"number": planned.number, "outline_title": planned.title}
@@ -201,13 +200,10 @@ def _in_outline_order(
             )
         elif section_role(planned.title) in FRAME_ROLES:
             out.append(frame_section(planned))
-    planned_numbers = {s.number for s in plan.outline}
-    kept_extra = [
+    kept_extra = [  # sections an author added that the outline does not plan
         s
         for s in lesson.sections
-        if s.number not in planned_numbers
-        and not any(s is o for o in out)
-        and s.role not in FRAME_ROLES | {"practice"}
+        if id(s) not in matched and s.role not in FRAME_ROLES | {"practice"}
     ]
     return out + kept_extra
 

@@ -82,6 +82,8 @@ def locate_section(text: str, lesson: BuiltLesson | None) -> str:
         found = lesson.section(int(m.group(1)))
         if found is not None:
             return found.label
+        if re.fullmatch(r"(?:section\s*)?#?\d+", text, re.IGNORECASE):
+            return f"Section {m.group(1)}"  # an outline number the built sections do not carry
     best, score = None, 0.0
     for section in lesson.sections:
         s = max(_overlap(text, section.heading), _overlap(text, section.outline_title))
