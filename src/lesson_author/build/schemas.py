@@ -4,7 +4,9 @@ Every schema is small and bounded (each string has ``max_length``, each list
 ``max_length``) so that constrained decoding has a longest reply and a weak
 local model can fill it; no string is longer than :data:`MAX_STRING` (llama.cpp
 refuses grammars whose repetitions exceed its limits, about 1000 characters), so
-long text comes as a list of paragraphs: the lesson is built one section per call, plus one
+long text comes as a list of paragraphs.  Numbers that point into a list the prompt
+shows carry no bounds: a constrained decoder does not enforce integer bounds, so a
+number out of range is ignored by the code, not refused (and retried): the lesson is built one section per call, plus one
 call for the frame (objective, scope, summary, references, next step), one for
 the notebook's setup cell and one per exercise.
 
@@ -117,7 +119,7 @@ class ReviewerFinding(BaseModel):
 class FixJudgment(BaseModel):
     """Whether finding number ``finding`` of the previous review is fixed in this build."""
 
-    finding: Annotated[int, Field(ge=1, le=40)]
+    finding: int = Field(description="the earlier finding's number, as the prompt lists them")
     fixed: bool
     note: _text(200) = ""  # type: ignore[valid-type]
 
@@ -135,7 +137,7 @@ class ReviewerOutput(BaseModel):
 
 
 class ConceptNote(BaseModel):
-    concept: Annotated[int, Field(ge=1, le=30)]
+    concept: int = Field(description="the concept's number, as the prompt lists them")
     notes: _text(400)  # type: ignore[valid-type]
 
 

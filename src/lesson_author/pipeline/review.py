@@ -85,7 +85,7 @@ def review_lesson(
     output = run.complete(messages, ReviewerOutput, phase=REVIEW)
     reviewer = [from_reviewer(f, lesson) for f in output.findings]
     findings = merge_findings(deterministic, reviewer)
-    judgments = [j for j in output.verification if j.finding <= len(earlier)]
+    judgments = [j for j in output.verification if 1 <= j.finding <= len(earlier)]
     review = make_review(
         run.today,
         iteration,
