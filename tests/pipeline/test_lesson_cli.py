@@ -117,3 +117,12 @@ def test_findings_of_hand_written_reviews_come_from_the_planning_document(course
 def test_findings_without_reviews_is_a_clear_error(course: Path) -> None:
     result = invoke("findings", "z-image", "--records", str(course))
     assert result.exit_code == 2 and "no reviews yet" in result.output
+
+
+def test_build_without_a_planning_document_says_what_to_run(course: Path, monkeypatch) -> None:
+    use_model(monkeypatch, [])
+    (course / "series-7" / "module-7-4" / "lessons" / "z-image.md").unlink()
+    result = invoke("build", "z-image", "--records", str(course))
+    assert result.exit_code == 2
+    assert "no planning document" in result.output and "author plan z-image" in result.output
+    assert invoke("review", "../z-image", "--records", str(course)).exit_code == 2
