@@ -473,3 +473,21 @@ def test_depth_and_source_come_from_the_records_not_the_model(course: Path) -> N
 def test_every_planning_schema_is_bounded() -> None:
     sent = [*schemas.ALL_SCHEMAS, schemas.orient_schema(80), schemas.gap_schema(3)]
     assert [(s.__name__, unbounded_fields(s)) for s in sent] == [(s.__name__, []) for s in sent]
+
+
+def test_checkpoints_give_back_the_package_types_not_dicts() -> None:
+    from lesson_author.course.models import LessonPlan, Review
+    from lesson_author.pipeline.graph import checkpoint_serializer
+    from lesson_author.pipeline.state import LessonState, NodeUsage
+
+    serde = checkpoint_serializer()
+    state = {
+        "plan": LessonPlan(title="t", slug="s"),
+        "reviews": [Review(date=TODAY)],
+        "usage": [NodeUsage(node="load")],
+    }
+    back = serde.loads_typed(serde.dumps_typed(state))
+    assert isinstance(back["plan"], LessonPlan)
+    assert isinstance(back["reviews"][0], Review)
+    assert isinstance(back["usage"][0], NodeUsage)
+    assert LessonState.model_validate({"slug": "s", **back}).plan == state["plan"]

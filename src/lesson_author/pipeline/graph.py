@@ -24,9 +24,11 @@ the build/review/revise/record nodes behind ``write_plan``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import inspect
+import pkgutil
 import sqlite3
 import sys
 import time
@@ -48,6 +50,14 @@ NodeFunction = Callable[[LessonState, RunContext], dict[str, Any]]
 
 CHECKPOINT_RELATIVE_PATH = Path(".author") / "checkpoints.sqlite"
 RECURSION_LIMIT = 200
+# the packages whose types a node may put into the state (not llm/, report/, cli)
+STATE_PACKAGES = (
+    "lesson_author.course",
+    "lesson_author.pipeline",
+    "lesson_author.build",
+    "lesson_author.review",
+    "lesson_author.checks",
+)
 THROUGH = ("plan", "lesson")
 
 
@@ -195,10 +205,26 @@ def _checkpoint_types() -> list[type]:
     return found
 
 
+def _import_package() -> None:
+    """Import every module of the package, so that every type a node may checkpoint is known.
+
+    A type missing from the allowlist would come back from a checkpoint as a plain dict.
+    """
+    for name in STATE_PACKAGES:
+        try:
+            package = importlib.import_module(name)
+        except ImportError:
+            continue
+        for info in pkgutil.walk_packages(getattr(package, "__path__", []), f"{name}."):
+            if info.name in sys.modules:
+                continue
+            with contextlib.suppress(Exception):  # an optional module may not import here
+                importlib.import_module(info.name)
+
+
 def checkpoint_serializer() -> JsonPlusSerializer:
     """LangGraph's serializer, told which of our types it may rebuild from a checkpoint."""
-    importlib.import_module("lesson_author.course.models")
-    importlib.import_module("lesson_author.pipeline.state")
+    _import_package()
     return JsonPlusSerializer(allowed_msgpack_modules=_checkpoint_types())
 
 
