@@ -8,7 +8,8 @@ error such as a permission problem) raised anywhere under a command becomes one
 red line on stderr and exit code 2, never a traceback.
 
 Exit codes: 0 ok; 1 the command found something (problems, stale records);
-2 bad input; 3 a lesson that did not reach PASS (``author lesson``).
+2 bad input; 3 a lesson that did not reach PASS (``author lesson``); a batch
+(``author lesson --all-pending``) exits 1 when a lesson failed or was skipped.
 """
 
 from __future__ import annotations
@@ -288,7 +289,13 @@ def _lesson_setup(
 
 @app.command()
 def lesson(
-    slug: SlugArgument,
+    slug: Annotated[
+        str | None,
+        typer.Argument(
+            help="The lesson's slug, as the series plan lists it (or use --all-pending).",
+            show_default=False,
+        ),
+    ] = None,
     records: RecordsOption = None,
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
@@ -309,8 +316,56 @@ def lesson(
         bool, typer.Option("--force", help="Overwrite documents a person edited.")
     ] = False,
     as_json: JsonOption = False,
+    all_pending: Annotated[
+        bool,
+        typer.Option(
+            "--all-pending",
+            help="Instead of SLUG: every lesson of --module/--series not recorded yet, in order.",
+        ),
+    ] = False,
+    module_id: Annotated[
+        str | None, typer.Option("--module", help="With --all-pending: a module, e.g. 7.4.")
+    ] = None,
+    series_id: Annotated[
+        str | None, typer.Option("--series", help="With --all-pending: a series, e.g. 7.")
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="Model calls at once inside a phase (default: 4 for an endpoint, "
+            "1 for the embedded model).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Plan (unless planned), build, review and revise until PASS, record. Exit 3 if not PASS."""
+    """Plan (unless planned), build, review and revise until PASS, record. Exit 3 if not PASS.
+
+    With --all-pending and --module or --series: every lesson planned there but not recorded
+    yet, in course order (exit 0 all PASS, 3 some not PASS, 1 some failed or skipped).
+    """
+    if _batch_selected(slug, all_pending, module_id, series_id):
+        _lesson_batch(
+            records,
+            module=module_id,
+            series=series_id,
+            options={
+                "base_url": base_url,
+                "model": model,
+                "api_key": api_key,
+                "local_model": local_model,
+                "cache": False if no_cache else None,
+            },
+            max_iterations=max_iterations,
+            restart=restart,
+            replan=replan,
+            force=force,
+            concurrency=concurrency,
+            as_json=as_json,
+        )
+        return
+    assert slug is not None
     from lesson_author.pipeline.lesson_graph import print_lesson_result, run_lesson
     from lesson_author.pipeline.progress import RichProgress
     from lesson_author.pipeline.run import llm_config
@@ -334,6 +389,7 @@ def lesson(
         replan=replan,
         force=force,
         progress=progress,
+        concurrency=concurrency,
     )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -341,6 +397,58 @@ def lesson(
         print_lesson_result(result, stdout())
     if not result.passed and not result.paused_before:
         raise typer.Exit(EXIT_NOT_PASS)
+
+
+def _batch_selected(
+    slug: str | None, all_pending: bool, module: str | None, series: str | None
+) -> bool:
+    """Whether `author lesson` runs a batch; UserError unless exactly one of SLUG or
+    --all-pending with exactly one of --module / --series is given."""
+    usage = "use `author lesson SLUG` or `author lesson --all-pending --module 7.4` (or --series 7)"
+    if slug is not None and all_pending:
+        raise UserError(f"give a SLUG or --all-pending, not both: {usage}")
+    if slug is not None:
+        if module is not None or series is not None:
+            raise UserError(f"--module and --series select lessons for --all-pending: {usage}")
+        return False
+    if not all_pending:
+        raise UserError(f"which lesson? {usage}")
+    if (module is None) == (series is None):
+        raise UserError(f"--all-pending needs exactly one of --module or --series: {usage}")
+    return True
+
+
+def _lesson_batch(
+    records: Path | None,
+    *,
+    module: str | None,
+    series: str | None,
+    options: dict[str, Any],
+    as_json: bool,
+    **run_options: Any,
+) -> None:
+    """`author lesson --all-pending`: run the batch, print its summary, exit with its code."""
+    from lesson_author.pipeline.batch import BatchPrinter, print_batch_result, run_batch
+    from lesson_author.pipeline.progress import RichProgress
+    from lesson_author.pipeline.run import llm_config
+
+    records_dir = find_records_dir(records, Path.cwd())
+    config = llm_config(records_dir, **options)
+    batch = run_batch(
+        records_dir,
+        module=module,
+        series=series,
+        config=config,
+        progress=None if as_json else RichProgress(stderr()),
+        on_lesson=None if as_json else BatchPrinter(stderr()),
+        **run_options,
+    )
+    if as_json:
+        typer.echo(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_batch_result(batch, stdout())
+    if batch.exit_code:
+        raise typer.Exit(batch.exit_code)
 
 
 @app.command()

@@ -3,7 +3,9 @@
 One model call per outline section (``build_section``), one for the frame
 (objective, scope, summary, references, next step: ``build_frame``), one for
 the notebook's setup cell and one per planned exercise (``build_notebook``).
-No call has to produce the whole lesson.  The files go to the module's
+No call has to produce the whole lesson; the section calls, and the exercise calls, do
+not depend on each other and run up to ``run.max_concurrency`` at a time, their results
+kept in outline order (``pipeline.concurrency``).  The files go to the module's
 ``build/`` folder (``<slug>.mdx``, ``<slug>.ipynb``); a file an author edited
 by hand since ``author`` last wrote it is not overwritten without ``--force``
 (``.author/written.json`` remembers what was written, as for the planning document).
@@ -41,6 +43,7 @@ from lesson_author.course.models import Finding, LessonPlan, Misconception, Outl
 from lesson_author.course.tree import write_atomic
 from lesson_author.errors import UserError
 
+from .concurrency import map_in_order
 from .context import RunContext
 from .plan_document import edited_since_written, remember_written
 from .state import LessonState
@@ -186,16 +189,20 @@ def build_notebook(
     setup = run.complete(
         run.messages("notebook.md.j2", exercise=None, number=0, **common), SetupDraft, phase=phase
     )
-    built = []
-    for number, exercise in enumerate(exercises, start=1):
+
+    def build_exercise(numbered: tuple[int, Any]) -> Any:
+        number, exercise = numbered
         draft = run.complete(
             run.messages("notebook.md.j2", exercise=exercise, number=number, **common),
             ExerciseDraft,
             phase=phase,
         )
-        built.append(
-            to_exercise(draft, level=exercise.level, title=exercise.title, task=exercise.task)
-        )
+        return to_exercise(draft, level=exercise.level, title=exercise.title, task=exercise.task)
+
+    # each exercise's prompt names every planned exercise, not the built ones: independent calls
+    built = map_in_order(
+        build_exercise, list(enumerate(exercises, start=1)), workers=run.max_concurrency
+    )
     return PracticeNotebook(
         title=title, setup_code=setup.setup_code, exercises=built, takeaways=list(takeaways)
     )
@@ -204,15 +211,16 @@ def build_notebook(
 def build_lesson(run: RunContext, plan: LessonPlan) -> BuiltLesson:
     """The whole lesson: every outline section in order, the frame, the notebook."""
     title = lesson_title(plan, run)
-    sections: list[BuiltSection] = []
+
     # each section's prompt names the planned sections before it (not their built headings), so
-    # sections do not depend on each other and could be built concurrently
-    for i, planned in enumerate(plan.outline):
+    # sections do not depend on each other: up to run.max_concurrency are built at once
+    def one_section(i: int) -> BuiltSection:
+        planned = plan.outline[i]
         if section_role(planned.title) in FRAME_ROLES:
-            sections.append(frame_section(planned))
-        else:
-            before = [s.title for s in plan.outline[:i]]
-            sections.append(build_section(run, plan, planned, before))
+            return frame_section(planned)
+        return build_section(run, plan, planned, [s.title for s in plan.outline[:i]])
+
+    sections = map_in_order(one_section, range(len(plan.outline)), workers=run.max_concurrency)
     frame = build_frame(run, plan, sections)
     lesson = BuiltLesson(
         slug=plan.slug or run.location.slug, title=title, sections=sections, **frame

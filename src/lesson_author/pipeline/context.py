@@ -81,6 +81,7 @@ class RunContext:
     prompts: jinja2.Environment = field(default_factory=prompt_environment)
     records_dir: Path | None = None
     candidate_tokens: int | None = None  # orient's candidate-row budget; None: the default
+    max_concurrency: int = 1  # concurrent model calls inside a node (see pipeline.concurrency)
     _node_usage: dict[str, list[Usage]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -261,8 +261,10 @@ def run_lesson(
     today: str | None = None,
     checkpointer: Any = None,
     interrupt_after: list[str] | None = None,
+    concurrency: int | None = None,
 ) -> LessonRunResult:
-    """`author lesson SLUG`: see :func:`run_lesson_graph`."""
+    """`author lesson SLUG`: see :func:`run_lesson_graph`. ``concurrency``: model calls at
+    once inside a node (None: the provider's default)."""
     from .run import make_run_context
 
     if not 1 <= max_iterations <= 3:
@@ -275,6 +277,7 @@ def run_lesson(
         progress=progress,
         today=today,
         max_iterations=max_iterations,
+        max_concurrency=concurrency,
     )
     return run_lesson_graph(
         run,

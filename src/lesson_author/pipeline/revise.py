@@ -37,6 +37,7 @@ from .build import (
     lesson_title,
     write_lesson_files,
 )
+from .concurrency import map_in_order
 from .context import RunContext
 from .state import LessonState
 
@@ -213,10 +214,16 @@ def revise_lesson(
 ) -> tuple[BuiltLesson, list[str]]:
     """The revised lesson and what was revised (``["section 4", "notebook"]``)."""
     targets = revision_targets(findings, plan, lesson)
-    revised: dict[int, BuiltSection] = {}
-    for number in sorted(targets.sections):
+    numbers = sorted(targets.sections)
+
+    def revise_one(number: int) -> BuiltSection:
         planned = next(s for s in plan.outline if s.number == number)
-        revised[number] = revise_section(run, plan, lesson, planned, targets.sections[number])
+        return revise_section(run, plan, lesson, planned, targets.sections[number])
+
+    # each call reads the unrevised lesson: the sections are revised independently, several at once
+    revised = dict(
+        zip(numbers, map_in_order(revise_one, numbers, workers=run.max_concurrency), strict=True)
+    )
     sections = _in_outline_order(plan, lesson, revised)
     updated = lesson.model_copy(update={"sections": sections})
     done = [f"section {n}" for n in sorted(revised)]

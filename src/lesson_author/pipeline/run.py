@@ -115,8 +115,17 @@ def make_run_context(
     progress: Callable[[ProgressEvent], None] | None = None,
     today: str | None = None,
     max_iterations: int = 3,
+    max_concurrency: int | None = None,
 ) -> RunContext:
-    """Locate the lesson and gather what its nodes need."""
+    """Locate the lesson and gather what its nodes need.
+
+    ``max_concurrency``: concurrent model calls inside a node (None: the provider's
+    default, see :func:`~lesson_author.pipeline.concurrency.default_concurrency`).
+    """
+    from .concurrency import default_concurrency
+
+    if max_concurrency is not None and max_concurrency < 1:
+        raise UserError(f"--concurrency must be at least 1, not {max_concurrency}")
     validate_slug(slug)
     records_dir = Path(records_dir)
     window = None
@@ -136,6 +145,7 @@ def make_run_context(
         force=force,
         records_dir=records_dir.resolve(),
         candidate_tokens=candidate_budget(window),
+        max_concurrency=max_concurrency or default_concurrency(config),
     )
 
 
