@@ -42,6 +42,9 @@ class LLMConfig:
     price_in: float | None = None  # USD per 1M prompt tokens
     price_out: float | None = None  # USD per 1M completion tokens
     n_ctx: int = 8192  # context window of the embedded model
+    # the embedded model decodes under tighter caps (see compact_schema); 0 disables
+    local_max_chars: int = 320
+    local_max_items: int = 4
 
     @property
     def resolved_provider(self) -> str:
@@ -67,6 +70,8 @@ _TOML_KEYS: dict[str, tuple[type, ...]] = {
     "price_in": (int, float),
     "price_out": (int, float),
     "n_ctx": (int,),
+    "local_max_chars": (int,),
+    "local_max_items": (int,),
 }
 
 
@@ -152,6 +157,8 @@ def _check(config: LLMConfig) -> None:
         raise LLMError(f"temperature must be between 0 and 2, got {config.temperature}")
     if config.n_ctx < 512:
         raise LLMError(f"n_ctx must be at least 512, got {config.n_ctx}")
+    if config.local_max_chars < 0 or config.local_max_items < 0:
+        raise LLMError("local_max_chars and local_max_items must be 0 (no cap) or more")
 
 
 def load_config(

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from .base import Message, ModelT, RawReply, complete_with_validation
 from .config import LLMConfig
 from .errors import LLMError, one_line
+from .compact_schema import compact_schema
 from .schema_budget import schema_token_budget
 from .usage import Usage
 
@@ -47,14 +48,18 @@ _MODELS_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=256)
-def _schema_text(schema: type[BaseModel]) -> str:
-    # key order kept: the grammar makes the model write fields in declaration order
-    return json.dumps(schema.model_json_schema())
+def _decoding_schema(schema: type[BaseModel], max_chars: int, max_items: int) -> str:
+    """The JSON schema the grammar is compiled from: `schema`'s, with the embedded caps.
+
+    Key order is kept: the grammar makes the model write fields in declaration order.
+    """
+    full = schema.model_json_schema()
+    return json.dumps(compact_schema(full, max_chars=max_chars, max_items=max_items))
 
 
 @functools.lru_cache(maxsize=256)
-def _token_budget(schema: type[BaseModel]) -> int | None:
-    return schema_token_budget(schema)
+def _token_budget(schema_text: str) -> int | None:
+    return schema_token_budget(json.loads(schema_text))
 
 
 def available_threads() -> int:
@@ -146,6 +151,8 @@ class LocalProvider:
         self.temperature = config.temperature
         self.seed = config.seed
         self.max_retries = config.max_retries
+        self.max_chars = config.local_max_chars
+        self.max_items = config.local_max_items
         self._grammars: dict[str, LlamaGrammar] = {}
         self._grammars_lock = threading.Lock()
 
@@ -156,7 +163,13 @@ class LocalProvider:
             "model_bytes": self.path.stat().st_size,
             "temperature": self.temperature,
             "seed": self.seed,
+            "max_chars": self.max_chars,
+            "max_items": self.max_items,
         }
+
+    def decoding_schema(self, schema: type[BaseModel]) -> str:
+        """The schema the model decodes under (JSON text): full bounds, capped for this model."""
+        return _decoding_schema(schema, self.max_chars, self.max_items)
 
     def grammar_for(self, schema: type[BaseModel], phase: str) -> LlamaGrammar:
         """The schema compiled to a llama.cpp grammar, once per schema.
@@ -165,7 +178,7 @@ class LocalProvider:
         silently falls back to any-JSON when the schema cannot be compiled; compiling
         here turns that case into a clear error instead.
         """
-        text = _schema_text(schema)
+        text = self.decoding_schema(schema)
         with self._grammars_lock:
             grammar = self._grammars.get(text)
             if grammar is None:
@@ -217,7 +230,7 @@ class LocalProvider:
     ) -> tuple[ModelT, Usage]:
         loaded = load_model(self.path, self.n_ctx)
         grammar = self.grammar_for(schema, phase)
-        budget = _token_budget(schema)  # None: unbounded, up to the context window
+        budget = _token_budget(self.decoding_schema(schema))  # None: up to the context window
         return complete_with_validation(
             lambda conversation: self._generate(loaded, conversation, grammar, budget, phase),
             messages,
