@@ -138,9 +138,14 @@ class BatchModel:
     their prompts said."""
 
     def __init__(
-        self, *, fail: tuple[str, str] | None = None, reviews: list[Any] | None = None
+        self,
+        *,
+        fail: tuple[str, str] | None = None,
+        reviews: list[Any] | None = None,
+        interrupt: bool = False,
     ) -> None:
         self.fail = fail
+        self.interrupt = interrupt  # fail with Ctrl-C instead of a provider error
         self.author = scripted_author(reviews if reviews is not None else [PASS_REVIEW] * 20)
         self.sections = 0
         self.current: str | None = None
@@ -160,6 +165,8 @@ class BatchModel:
         prompt = messages[-1]["content"] if messages else ""
         self.prompts.append((self.current, phase, prompt))
         if self.fail is not None and self.fail == (self.current, phase):
+            if self.interrupt:
+                raise KeyboardInterrupt
             raise LLMError(f"phase '{phase}', model 'scripted': the model went away")
         if self.current == "sd3-and-flux" and phase in SD3_REPLIES:
             return SD3_REPLIES[phase]()

@@ -139,6 +139,7 @@ def test_a_failed_lesson_skips_the_later_lessons_of_its_module(tmp_path: Path) -
     first, second = result.entries
     assert first.outcome == "failed"
     assert "stopped at build" in first.reason and "the model went away" in first.reason
+    assert first.calls > 0 and first.tokens[0] > 0  # its planning calls are counted
     assert second.outcome == "skipped" and second.depends_on == "sd3-and-flux"
     assert model.lessons["z-image"] == 0  # no model call was made for the skipped lesson
     assert result.exit_code == 1
@@ -164,6 +165,22 @@ def test_a_lesson_of_another_module_still_runs_after_a_failure(tmp_path: Path) -
     assert result.exit_code == 1
     assert {"sd3-and-flux", "z-image"} <= recorded(root)
     assert "the-speed-landscape" not in recorded(root, "7.3")
+
+
+def test_ctrl_c_stops_the_whole_batch(tmp_path: Path) -> None:
+    root = make_course(tmp_path, ("7.3", "the-speed-landscape"))
+    model = BatchModel(fail=("the-speed-landscape", "orient"), interrupt=True)
+    result = batch(root, model, module=None, series="7")
+
+    assert result.interrupted and result.exit_code == 1
+    assert [(e.slug, e.outcome) for e in result.entries] == [
+        ("the-speed-landscape", "failed"),
+        ("sd3-and-flux", "skipped"),
+        ("z-image", "skipped"),
+    ]
+    assert result.entries[0].reason == "interrupted (Ctrl-C)"
+    assert model.lessons["sd3-and-flux"] == 0
+    assert "run the same command again to go on" in summary_text(result)
 
 
 def test_a_lesson_that_does_not_pass_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:

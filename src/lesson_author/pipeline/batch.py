@@ -48,6 +48,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_NOT_PASS = 3
 
+SHORT_REASON = 120  # characters of a failure reason in the summary table
+
 _MODULE = re.compile(r"\d+\.\d+")
 _SERIES = re.compile(r"\d+")
 
@@ -112,6 +114,7 @@ class BatchEntry:
     depends_on: str | None = None  # the failed lesson a skipped one depends on
     result: LessonRunResult | None = None
     elapsed_s: float = 0.0
+    spent: list[int] = field(default_factory=lambda: [0, 0, 0])  # calls, tokens in, out (events)
 
     @property
     def slug(self) -> str:
@@ -131,14 +134,14 @@ class BatchEntry:
     @property
     def tokens(self) -> tuple[int, int]:
         """(prompt, completion) tokens of the lesson's model calls (cache hits not counted)."""
-        if self.result is None:
-            return 0, 0
+        if self.result is None:  # failed: what its finished nodes reported
+            return self.spent[1], self.spent[2]
         nodes = self.result.nodes
         return sum(n.prompt_tokens for n in nodes), sum(n.completion_tokens for n in nodes)
 
     @property
     def calls(self) -> int:
-        return sum(n.calls for n in self.result.nodes) if self.result is not None else 0
+        return sum(n.calls for n in self.result.nodes) if self.result is not None else self.spent[0]
 
     @property
     def status_text(self) -> str:
@@ -151,6 +154,12 @@ class BatchEntry:
         if self.outcome == "skipped":
             return f"skipped: {self.reason}"
         return "not run"
+
+    @property
+    def short_status(self) -> str:
+        """``status_text`` without the resume advice, at most SHORT_REASON characters."""
+        text = self.status_text.split(" Run `author", 1)[0]
+        return text if len(text) <= SHORT_REASON else text[: SHORT_REASON - 3].rstrip() + "..."
 
     def to_dict(self) -> dict[str, Any]:
         tokens_in, tokens_out = self.tokens
@@ -268,6 +277,15 @@ def run_batch(
             continue
         notify(BatchEvent("start", index, total, entry))
         lesson_started = time.perf_counter()
+
+        def tally(event: Any, entry: BatchEntry = entry) -> None:
+            if event.kind == "end":
+                entry.spent[0] += event.calls
+                entry.spent[1] += event.prompt_tokens
+                entry.spent[2] += event.completion_tokens
+            if progress is not None:
+                progress(event)
+
         try:
             entry.result = run_lesson(
                 entry.slug,
@@ -277,7 +295,7 @@ def run_batch(
                 restart=restart,
                 replan=replan,
                 force=force,
-                progress=progress,
+                progress=tally,
                 today=today,
                 checkpointer=checkpointer,
                 concurrency=concurrency,
@@ -350,7 +368,7 @@ def summary_table(batch: BatchResult) -> Any:
     for e in batch.entries:
         verdict = e.verdict
         tokens_in, tokens_out = e.tokens
-        ran = e.result is not None
+        ran = e.outcome not in ("skipped", None)
         style = OUTCOME_STYLE.get(e.outcome or "", "white")
         table.add_row(
             e.slug,
@@ -360,7 +378,7 @@ def summary_table(batch: BatchResult) -> Any:
             f"{e.elapsed_s:.1f}" if e.outcome not in ("skipped", None) else "-",
             str(e.calls) if ran else "-",
             f"{tokens_in}/{tokens_out}" if ran else "-",
-            f"[{style}]{e.status_text}[/{style}]",
+            f"[{style}]{e.short_status}[/{style}]",
         )
     if batch.entries:
         table.add_section()
