@@ -128,3 +128,39 @@ def test_no_string_is_too_long_for_a_llama_cpp_grammar() -> None:
 
     for schema in LLM_SCHEMAS:
         assert max(_max_lengths(schema.model_json_schema(), [])) <= MAX_STRING, schema.__name__
+
+
+def test_what_the_outline_spells_out_completes_a_thin_section(tmp_path: Path) -> None:
+    from lesson_author.build.lesson_doc import Aside, BuiltSection, Check, CodeBlock
+    from lesson_author.build.schemas import complete_from_outline, planned_checks
+
+    run = make_run(tmp_path, ScriptedProvider(scripted_author([])))
+    plan = current_plan(None, run)
+    check1 = next(s for s in plan.outline if s.number == 5)
+    questions = planned_checks(check1.body)
+    assert len(questions) == 2
+    assert questions[0].question.startswith("Z-Image uses one set of Q/K/V projections")
+    assert questions[0].answer.startswith("The refiner layers.")
+
+    thin = BuiltSection(number=5, outline_title=check1.title, heading="Check", prose="Try these.")
+    full = complete_from_outline(thin, check1.body, "check")
+    assert [type(b) for b in full.blocks] == [Check, Check]
+
+    s4 = next(s for s in plan.outline if s.number == 4)
+    claim = plan.misconceptions[0]
+    built = BuiltSection(number=4, outline_title=s4.title, heading="S3-DiT", prose="x")
+    full = complete_from_outline(
+        built, s4.body, "content", [(claim.misconception, claim.negative_example)]
+    )
+    kinds = [type(b).__name__ for b in full.blocks]
+    assert kinds == ["CodeBlock", "CodeBlock", "Aside"]
+    assert "Per MMDiT block (dual-stream)" in full.blocks[0].code
+    warning = full.blocks[2]
+    assert isinstance(warning, Aside) and warning.kind == "warning"
+    assert warning.title.startswith("Misconception: Single-stream means")
+    # what the model already wrote is kept, and nothing is added twice
+    again = complete_from_outline(
+        full, s4.body, "content", [(claim.misconception, claim.negative_example)]
+    )
+    assert again == full
+    assert isinstance(full.blocks[0], CodeBlock)

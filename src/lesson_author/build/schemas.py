@@ -18,6 +18,7 @@ top-level headings inside a section's prose).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -226,3 +227,77 @@ def to_exercise(draft: ExerciseDraft, *, level: str, title: str, task: str) -> B
         solution_code=draft.solution_code.strip("\n"),
         solution_notes=tidy(draft.solution_notes),
     )
+
+
+# ---------------------------------------------------------------- what the outline already gives
+
+_NUMBERED = re.compile(r"(?m)^\s*(\d+)\.\s+")
+_ANSWER = re.compile(r"\(\s*Answer:\s*(.*)\)\s*$", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"(?ms)^(`{3,}|~{3,})([^\n`]*)\n(.*?)\n?^\1[ \t]*$")
+
+
+def planned_checks(body: str) -> list[Check]:
+    """The check questions an outline section writes out (``1. "Question?" (Answer: ...)``)."""
+    starts = list(_NUMBERED.finditer(body))
+    found = []
+    for k, m in enumerate(starts):
+        end = starts[k + 1].start() if k + 1 < len(starts) else len(body)
+        item = " ".join(body[m.end() : end].split())
+        answer = _ANSWER.search(item)
+        question = item[: answer.start()] if answer else item
+        question = question.strip().strip('"\u201c\u201d').strip()
+        if question:
+            found.append(
+                Check(question=tidy(question), answer=tidy(answer.group(1)) if answer else "")
+            )
+    return found
+
+
+def planned_code(body: str) -> list[CodeBlock]:
+    """The code / pseudocode blocks an outline section writes out."""
+    return [
+        CodeBlock(language=m.group(2).strip() or "text", code=m.group(3).strip("\n"))
+        for m in _FENCE.finditer(body)
+        if m.group(3).strip()
+    ]
+
+
+def _key_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
+
+
+def complete_from_outline(
+    section: BuiltSection,
+    outline_body: str,
+    role: str,
+    misconceptions: Sequence[tuple[str, str]] = (),
+) -> BuiltSection:
+    """A built section with what its plan spells out and the model left out: the planned
+    check questions (with their planned answers) of a check section, the outline's code
+    blocks when the section has no code, and a WarningBlock with the planned negative
+    example for each (misconception, negative example) the section addresses that no
+    warning of the section carries. A weak model still yields the planned checks, the
+    planned symbolic modality and the misconceptions; a strong one has written them."""
+    blocks = list(section.blocks)
+    if role == "check":
+        planned = planned_checks(outline_body)
+        have = sum(1 for b in blocks if isinstance(b, Check))
+        blocks += planned[have:]
+    if not any(isinstance(b, CodeBlock) for b in blocks):
+        blocks += planned_code(outline_body)
+    warnings = [b for b in blocks if isinstance(b, Aside) and b.kind == "warning"]
+    for claim, negative in misconceptions:
+        claim = claim.strip().strip('"\u201c\u201d')
+        words = _key_words(claim)
+        carried = any(
+            len(words & _key_words(w.title + " " + w.body)) >= max(1, len(words) // 2)
+            for w in warnings
+        )
+        if claim and negative.strip() and not carried:
+            title = claim if len(claim) <= 90 else claim[:87].rsplit(" ", 1)[0] + "..."
+            blocks.append(
+                Aside(kind="warning", title=f"Misconception: {tidy(title)}", body=tidy(negative))
+            )
+    if len(blocks) == len(section.blocks):
+        return section
+    return section.model_copy(update={"blocks": blocks})

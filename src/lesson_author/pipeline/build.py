@@ -34,6 +34,7 @@ from lesson_author.build.schemas import (
     FrameDraft,
     SectionDraft,
     SetupDraft,
+    complete_from_outline,
     tidy,
     to_exercise,
     to_references,
@@ -130,7 +131,18 @@ def build_section(
         notebook=notebook_filename(run.location.slug),
     )
     draft = run.complete(messages, SectionDraft, phase=phase)
-    return to_section(draft, number=planned.number, outline_title=planned.title)
+    return with_plan_blocks(
+        plan, planned, to_section(draft, number=planned.number, outline_title=planned.title)
+    )
+
+
+def with_plan_blocks(
+    plan: LessonPlan, planned: OutlineSection, built: BuiltSection
+) -> BuiltSection:
+    """``built`` completed with the checks, code and misconceptions the plan spells out for it
+    and the model left out (see ``build.schemas.complete_from_outline``)."""
+    pairs = [(m.misconception, m.negative_example) for m in misconceptions_for(plan, planned)]
+    return complete_from_outline(built, planned.body, section_role(planned.title), pairs)
 
 
 def frame_section(planned: OutlineSection) -> BuiltSection:

@@ -35,6 +35,7 @@ from .build import (
     frame_section,
     lesson_on_disk,
     lesson_title,
+    with_plan_blocks,
     write_lesson_files,
 )
 from .concurrency import map_in_order
@@ -179,7 +180,8 @@ def revise_section(
         findings=list(findings),
     )
     draft = run.complete(messages, SectionDraft, phase=REVISE_SECTION)
-    return to_section(draft, number=planned.number, outline_title=planned.title)
+    revised = to_section(draft, number=planned.number, outline_title=planned.title)
+    return with_plan_blocks(plan, planned, revised)
 
 
 def _in_outline_order(
