@@ -66,11 +66,35 @@ class ResponseCache:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute(_CREATE)
+            self._initialise()
         except (OSError, sqlite3.Error) as exc:
             raise self._error("cannot open", exc) from None
+
+    def _initialise(self) -> None:
+        """Switch to WAL and create the table, retrying while another process does the same.
+
+        sqlite does not call the busy handler for every lock a journal-mode switch or a
+        first schema write needs, so two processes opening a new file at once can get
+        "database is locked" at once; they retry here until the busy timeout.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.01
+        while True:
+            conn = self._connect()
+            try:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_CREATE)
+                return
+            except sqlite3.OperationalError as exc:
+                locked = "locked" in str(exc) or "busy" in str(exc)
+                if not locked or time.monotonic() > deadline:
+                    raise
+            finally:
+                conn.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def _error(self, what: str, exc: Exception) -> LLMError:
         return LLMError(
