@@ -213,7 +213,12 @@ def plan(
     )
     progress = None if as_json else RichProgress(stderr())
     result = run_plan(
-        slug, records_dir=records_dir, config=config, restart=restart, force=force, progress=progress
+        slug,
+        records_dir=records_dir,
+        config=config,
+        restart=restart,
+        force=force,
+        progress=progress,
     )
     if as_json:
         typer.echo(result.to_json())
