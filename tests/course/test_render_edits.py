@@ -246,3 +246,22 @@ def test_header_label_value_ends_at_its_paragraph() -> None:
     assert plan.status == "Planned"
     plan.status = "Built"
     assert render_lesson_plan(plan) == text.replace("Planned", "Built")
+
+
+def test_a_cell_with_a_line_break_or_a_pipe_stays_one_row(seeds_dir: Path) -> None:
+    path = seeds_dir / "004_f37c31f4a5f7254a.txt"
+    plan = parse_lesson_plan(path.read_text(encoding="utf-8"), path)
+    notes = ["first line\nsecond line", "a | b", "windows\r\nbreak"]
+    rows = [
+        row.model_copy(update={"notes": note, "src": ""})
+        for row, note in zip(plan.relevant_concepts, notes, strict=False)
+    ]
+    edited = plan.model_copy(update={"relevant_concepts": rows + plan.relevant_concepts[3:]})
+    again = parse_lesson_plan(render_lesson_plan(edited), path)
+    assert len(again.relevant_concepts) == len(plan.relevant_concepts)
+    assert [r.notes for r in again.relevant_concepts[:3]] == [
+        "first line second line",
+        "a | b",
+        "windows break",
+    ]
+    assert len(again.prerequisites) == len(plan.prerequisites)  # the next table is intact

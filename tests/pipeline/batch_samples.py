@@ -82,7 +82,12 @@ def sd3_analyze() -> dict[str, Any]:
     return {
         "target_concept": "This lesson teaches the student to explain joint text-image attention "
         "in MMDiT and why SD3 adds T5-XXL beside CLIP.",
-        "prerequisites": [
+        "assumed": [
+            {"id": 1, "required": "DEVELOPED", "reasoning": "MMDiT builds on this row."},
+            {"id": 2, "required": "INTRODUCED", "reasoning": "Named in the lesson."},
+            {"id": 3, "required": "INTRODUCED", "reasoning": "Named in the lesson."},
+        ],
+        "missing": [
             {
                 "concept": "adaLN-Zero conditioning",
                 "required": "DEVELOPED",

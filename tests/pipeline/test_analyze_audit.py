@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from lesson_author.course.knowledge import KnownConcept, StudentState
 from lesson_author.course.models import Depth
-from lesson_author.pipeline.analyze import audit, match_known
+from lesson_author.llm.schema_budget import unbounded_fields
+from lesson_author.pipeline import schemas
+from lesson_author.pipeline.analyze import audit, claims, match_known
 
 ROW_PATH = Path("series-x/module-x-1/record.md")
 
@@ -110,3 +113,49 @@ def test_status_is_computed_from_the_depths(student: StudentState) -> None:
         ("Consistency distillation", Depth.DEVELOPED, "OK"),
         ("Flow matching", Depth.DEVELOPED, "GAP"),
     ]
+
+
+def test_prerequisites_are_picked_by_id_from_the_listed_rows_or_named(
+    student: StudentState,
+) -> None:
+    listed = student.concepts[:2]
+    schema = schemas.analyze_schema(len(listed))
+    assert unbounded_fields(schema) == []
+    reply = schema.model_validate(
+        {
+            "target_concept": "The student learns to distil a sampler into a few steps.",
+            "assumed": [
+                {"id": 2, "required": "DEVELOPED", "reasoning": "compared with it"},
+                {"id": 1, "required": "INTRODUCED", "reasoning": "the pattern it refines"},
+            ],
+            "missing": [{"concept": "Reward models", "required": "INTRODUCED", "reasoning": "RL"}],
+        }
+    )
+    rows = audit(claims(reply, listed), student, {})
+    # a picked row is named as the records name it, so its depth is the records'
+    assert [(r.concept, r.status) for r in rows] == [
+        (listed[1].concept, "OK"),
+        (listed[0].concept, "OK"),
+        ("Reward models", "GAP"),
+    ]
+    # ids are an enum of the listed rows (a constrained decoder enforces enums, not bounds)
+    with pytest.raises(ValidationError):
+        schema.model_validate(
+            {
+                **reply.model_dump(),
+                "assumed": [{"id": 3, "required": "MENTIONED", "reasoning": "x"}] * 2,
+            }
+        )
+    # short of three prerequisites in the list, the reply must name the rest
+    with pytest.raises(ValidationError):
+        schema.model_validate({**reply.model_dump(), "missing": []})
+
+
+def test_with_no_concepts_listed_every_prerequisite_is_named() -> None:
+    schema = schemas.analyze_schema(0)
+    assert unbounded_fields(schema) == []
+    named = [{"concept": f"Idea {i}", "required": "MENTIONED", "reasoning": "r"} for i in range(3)]
+    reply = schema.model_validate({"target_concept": "x" * 40, "missing": named})
+    assert [c[0] for c in claims(reply, [])] == ["Idea 0", "Idea 1", "Idea 2"]
+    with pytest.raises(ValidationError):
+        schema.model_validate({"target_concept": "x" * 40, "missing": named[:2]})

@@ -285,7 +285,8 @@ def table_text(slot: Slot, spec: P.TableSpec, rows: list[Row], options: Options)
         if options.verbatim_rows and spec.still_reads(mapping, row):
             out.append(row.src + "\n")
         else:
-            out.append(blocks().table_row(spec.cells(mapping, row)) + "\n")
+            cells = [" ".join(cell.splitlines()) for cell in spec.cells(mapping, row)]
+            out.append(blocks().table_row(cells) + "\n")  # a line break would end the row
     text = "".join(out)
     return text[:-1] if slot.style.get("open_end") else text
 

@@ -163,6 +163,18 @@ def audit(
     return rows
 
 
+def claims(reply: schemas.AnalyzeReply, listed: Sequence[Any]) -> list[tuple[str, Depth, str]]:
+    """(concept, required depth, reasoning) of each prerequisite: picked rows by their
+    records name, then the named ones; an id outside the list is ignored."""
+    picked = [
+        (listed[p.id - 1].concept, Depth(p.required.value), p.reasoning)
+        for p in reply.assumed
+        if 1 <= p.id <= len(listed)
+    ]
+    named = [(p.concept, Depth(p.required.value), p.reasoning) for p in reply.missing]
+    return picked + named
+
+
 def gap_text(row: Prerequisite) -> str:
     return (
         f"{row.concept} at {row.actual_raw or row.actual}, need {row.required_raw or row.required}"
@@ -263,14 +275,14 @@ def analyze_node(state: LessonState, run: RunContext) -> dict[str, Any]:
     numbers = lesson_numbers(run.tree.lessons_in_order())
 
     if "prerequisites" in tasks:
+        listed = _relevant(state)
         reply = run.complete(
             run.messages("analyze.md.j2", **_context(state, "prerequisites")),
-            schemas.AnalyzeReply,
+            schemas.analyze_schema(len(listed)),
             phase=schemas.ANALYZE,
         )
         outcome.target_concept = " ".join(reply.target_concept.split())
-        claims = [(p.concept, Depth(p.required.value), p.reasoning) for p in reply.prerequisites]
-        outcome.prerequisites = audit(claims, run.student_state, numbers)
+        outcome.prerequisites = audit(claims(reply, listed), run.student_state, numbers)
 
     if "gaps" in tasks:
         gaps = [p for p in outcome.prerequisites if p.status == "GAP"]

@@ -113,17 +113,32 @@ class OrientReply(Reply):
 # ---------------------------------------------------------------- analyze
 
 
-class PrerequisiteClaim(Reply):
-    concept: Text(120) = Field(description="the prerequisite, named as the records name it")  # type: ignore[valid-type]
+class AssumedConcept(Reply):
+    id: int = Field(ge=1, le=MAX_CANDIDATE_ID, description="the concept's [id] in the list")
     required: RequiredDepth
     reasoning: Text(220) = Field(description="why this lesson needs it at that depth")  # type: ignore[valid-type]
 
 
+class PrerequisiteClaim(Reply):
+    concept: Text(120) = Field(description="a prerequisite the list lacks, named briefly")  # type: ignore[valid-type]
+    required: RequiredDepth
+    reasoning: Text(220) = Field(description="why this lesson needs it at that depth")  # type: ignore[valid-type]
+
+
+PREREQUISITES_MIN = 3
+ASSUMED_MAX = 6
+MISSING_MAX = 4
+
+
 class AnalyzeReply(Reply):
+    """Prerequisites are picked from the student's concepts by id (`assumed`) or, where the
+    list lacks one, named (`missing`, which the audit usually finds NOT TAUGHT: a gap)."""
+
     target_concept: Text(400, 30) = Field(  # type: ignore[valid-type]
-        description="'This lesson teaches the student to ...'"
+        description="one or two sentences naming the new ideas the lesson teaches"
     )
-    prerequisites: list[PrerequisiteClaim] = Field(min_length=3, max_length=8)
+    assumed: list[AssumedConcept] = Field(default_factory=list, max_length=ASSUMED_MAX)
+    missing: list[PrerequisiteClaim] = Field(default_factory=list, max_length=MISSING_MAX)
 
 
 class GapPlan(Reply):
@@ -160,6 +175,38 @@ def orient_schema(candidates: int) -> type[OrientReply]:
         "OrientReply",
         __base__=OrientReply,
         relevant=(list[pick], Field(min_length=min(3, candidates), max_length=RELEVANT_MAX)),  # type: ignore[valid-type]
+    )
+
+
+@lru_cache(maxsize=64)
+def analyze_schema(concepts: int) -> type[AnalyzeReply]:
+    """AnalyzeReply whose `assumed` ids can only be 1..`concepts` (the student's listed rows).
+
+    At least PREREQUISITES_MIN prerequisites in all: picked from the list as far as it goes,
+    named for the rest (a lesson with no prior concepts names what it assumes).
+    """
+    picks = min(PREREQUISITES_MIN, concepts)
+    missing = (
+        list[PrerequisiteClaim],
+        Field(min_length=PREREQUISITES_MIN - picks, max_length=MISSING_MAX),
+    )
+    if concepts == 0:
+        return create_model(  # type: ignore[call-overload, no-any-return]
+            "AnalyzeReply",
+            __base__=AnalyzeReply,
+            assumed=(list[AssumedConcept], Field(default_factory=list, max_length=0)),
+            missing=missing,
+        )
+    pick = create_model(
+        "AssumedConcept",
+        __base__=AssumedConcept,
+        id=(_numbers(concepts), Field(description="the concept's [id] in the list")),
+    )
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "AnalyzeReply",
+        __base__=AnalyzeReply,
+        assumed=(list[pick], Field(min_length=picks, max_length=min(ASSUMED_MAX, concepts))),  # type: ignore[valid-type]
+        missing=missing,
     )
 
 
