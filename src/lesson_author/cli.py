@@ -259,7 +259,9 @@ NoCacheOption = Annotated[
     bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary.")]
-SlugArgument = Annotated[str, typer.Argument(help="The lesson's slug, as the series plan lists it.")]
+SlugArgument = Annotated[
+    str, typer.Argument(help="The lesson's slug, as the series plan lists it.")
+]
 
 
 def _lesson_setup(
@@ -334,6 +336,19 @@ def lesson(
     series_id: Annotated[
         str | None, typer.Option("--series", help="With --all-pending: a series, e.g. 7.")
     ] = None,
+    approve: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--approve",
+            help="Pause for your approval after this phase: plan (the planning document is "
+            "written) or build (the lesson and notebook are built). Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    continue_run: Annotated[
+        bool,
+        typer.Option("--continue", help="Continue a run paused at an approval gate."),
+    ] = False,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -351,6 +366,8 @@ def lesson(
     yet, in course order (exit 0 all PASS, 3 some not PASS, 1 some failed or skipped).
     """
     if _batch_selected(slug, all_pending, module_id, series_id):
+        if approve or continue_run:
+            raise UserError("--approve and --continue are for one lesson: author lesson SLUG")
         _lesson_batch(
             records,
             module=module_id,
@@ -395,6 +412,8 @@ def lesson(
         force=force,
         progress=progress,
         concurrency=concurrency,
+        approve=approve,
+        resume_only=continue_run,
     )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -474,8 +493,15 @@ def build(
     from lesson_author.pipeline.lesson_graph import build_now
 
     run = _lesson_setup(
-        slug, records, base_url=base_url, model=model, api_key=api_key,
-        local_model=local_model, no_cache=no_cache, as_json=as_json, force=force,
+        slug,
+        records,
+        base_url=base_url,
+        model=model,
+        api_key=api_key,
+        local_model=local_model,
+        no_cache=no_cache,
+        as_json=as_json,
+        force=force,
     )
     with stderr().status(f"building {slug} section by section ..."):
         written = build_now(run)
@@ -503,8 +529,14 @@ def review(
     from lesson_author.pipeline.lesson_graph import findings_table, review_now
 
     run = _lesson_setup(
-        slug, records, base_url=base_url, model=model, api_key=api_key,
-        local_model=local_model, no_cache=no_cache, as_json=as_json,
+        slug,
+        records,
+        base_url=base_url,
+        model=model,
+        api_key=api_key,
+        local_model=local_model,
+        no_cache=no_cache,
+        as_json=as_json,
     )
     with stderr().status(f"reviewing {slug} ..."):
         result, written = review_now(run)
@@ -514,7 +546,9 @@ def review(
             "slug": slug,
             "iteration": result.iteration,
             "verdict": verdict,
-            "findings": [f.model_dump(mode="json", exclude={"line", "layout"}) for f in result.findings],
+            "findings": [
+                f.model_dump(mode="json", exclude={"line", "layout"}) for f in result.findings
+            ],
             "written": written,
             "usage": run.usage_log.to_dict(),
         }
@@ -562,7 +596,8 @@ def findings(
     if not files:
         raise UserError(f"'{slug}' has no reviews yet: run `author review {slug}`")
     rows = [
-        r for r in finding_rows(files)
+        r
+        for r in finding_rows(files)
         if (wanted is None or r["severity"] == wanted) and (not open_only or r["status"] == "open")
     ]
     if as_json:

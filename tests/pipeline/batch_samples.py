@@ -32,8 +32,9 @@ EXAMPLE_COURSE = HERE.parents[1] / "lessons"
 TODAY = "2026-03-01"
 
 
-def make_pending(root: Path, module: str, slug: str) -> None:
-    """Forget that ``slug`` was built: its record rows, its summary, its planning document."""
+def make_pending(root: Path, module: str, slug: str, *, keep_plan: bool = False) -> None:
+    """Forget that ``slug`` was built: its record rows, its summary, its planning document
+    (``keep_plan``: only the document's review sections, so it is planned but not built)."""
     tree = CourseTree.open(root)
     record = tree.record_path(module)
     lines = record.read_text(encoding="utf-8").split("\n")
@@ -52,17 +53,32 @@ def make_pending(root: Path, module: str, slug: str) -> None:
         kept.append(line)
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).rstrip("\n") + "\n"
     write_atomic(record, text)
-    tree.module_lesson_path(module, slug).unlink(missing_ok=True)
+    plan = tree.module_lesson_path(module, slug)
+    if keep_plan and plan.is_file():
+        text = plan.read_text(encoding="utf-8")
+        if "## Review -- " in text:
+            text = text[: text.index("## Review -- ")] + text[text.index("## Checklists") :]
+        write_atomic(plan, text)
+    else:
+        plan.unlink(missing_ok=True)
     for path, new in regenerate(CourseTree.open(root)).items():
         write_atomic(path, new)
 
 
-def make_course(tmp_path: Path, *pending: tuple[str, str]) -> Path:
-    """A temp copy of the example course with sd3-and-flux (and ``pending``) made pending."""
+def make_course(tmp_path: Path, *pending: tuple[str, str], keep_plans: bool = False) -> Path:
+    """A temp copy of the example course with sd3-and-flux (and ``pending``) made pending.
+
+    ``keep_plans``: the pending lessons keep their planning documents (without reviews) and
+    z-image gets seed 004's, so a run skips the plan phases."""
     root = tmp_path / "lessons"
     shutil.copytree(EXAMPLE_COURSE, root, ignore=shutil.ignore_patterns("build"))
     for module, slug in (("7.4", "sd3-and-flux"), *pending):
-        make_pending(root, module, slug)
+        make_pending(root, module, slug, keep_plan=keep_plans)
+    if keep_plans:
+        from lesson_samples import seed_plan_text
+
+        z_image = CourseTree.open(root).module_lesson_path("7.4", "z-image")
+        write_atomic(z_image, seed_plan_text())
     return root
 
 

@@ -56,9 +56,21 @@ def analyze_reply() -> dict[str, Any]:
     return {
         "target_concept": "This lesson teaches the student to explain how a single-stream transformer shares projections across modalities and how distribution matching distillation plus RL post-training exceed the teacher.",
         "assumed": [
-            {"id": 1, "required": "MENTIONED", "reasoning": "Z-Image is positioned against these models."},
-            {"id": 2, "required": "INTRODUCED", "reasoning": "Single-stream shares these projections."},
-            {"id": 3, "required": "INTRODUCED", "reasoning": "A language model replaces it as text encoder."},
+            {
+                "id": 1,
+                "required": "MENTIONED",
+                "reasoning": "Z-Image is positioned against these models.",
+            },
+            {
+                "id": 2,
+                "required": "INTRODUCED",
+                "reasoning": "Single-stream shares these projections.",
+            },
+            {
+                "id": 3,
+                "required": "INTRODUCED",
+                "reasoning": "A language model replaces it as text encoder.",
+            },
         ],
         "missing": [
             {

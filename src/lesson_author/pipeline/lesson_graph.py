@@ -31,6 +31,9 @@ from .revise import revise_node
 from .state import LessonState, NodeUsage
 
 LESSON_NODES = ("build", "review", "revise", "record")
+# approval gates: `--approve plan` pauses after the planning document is written,
+# `--approve build` after the lesson and notebook are built (before the first review)
+GATES = {"plan": "write_plan", "build": "build"}
 
 
 def lesson_node_functions() -> dict[str, Callable[..., dict[str, Any]]]:
@@ -187,6 +190,7 @@ def run_lesson_graph(
     replan: bool = False,
     checkpointer: Any = None,
     interrupt_after: list[str] | None = None,
+    resume_only: bool = False,
 ) -> LessonRunResult:
     """Plan (unless a planning document exists), build, review/revise, record.
 
@@ -195,7 +199,8 @@ def run_lesson_graph(
     (``replan`` runs them again). ``interrupt_after`` (node names, e.g. ``write_plan``
     or ``build``) pauses the run there; running again continues it. The nodes read
     the planning document and the lesson from disk, so an author's edits made during
-    the pause are used.
+    the pause are used. ``resume_only`` (``--continue``): a UserError unless a run of
+    this lesson is paused or unfinished.
     """
     from .graph import (
         build_graph,
@@ -220,6 +225,13 @@ def run_lesson_graph(
         if restart:
             for kind in (LESSON_KIND, BUILT_KIND):
                 clear_thread(saver, thread_id(run.records_dir, run.location.slug, kind))
+        if resume_only and not (
+            _pending(full, run, LESSON_KIND) or _pending(from_plan, run, BUILT_KIND)
+        ):
+            raise UserError(
+                f"nothing to continue: {run.location.slug} has no paused or unfinished run; "
+                f"run `author lesson {run.location.slug}` to start one"
+            )
         if _pending(full, run, LESSON_KIND):
             graph, kind = full, LESSON_KIND
         elif (
@@ -262,13 +274,22 @@ def run_lesson(
     checkpointer: Any = None,
     interrupt_after: list[str] | None = None,
     concurrency: int | None = None,
+    approve: list[str] | None = None,
+    resume_only: bool = False,
 ) -> LessonRunResult:
     """`author lesson SLUG`: see :func:`run_lesson_graph`. ``concurrency``: model calls at
-    once inside a node (None: the provider's default)."""
+    once inside a node (None: the provider's default). ``approve``: gate names
+    (``plan``, ``build``) to pause after; ``resume_only``: ``--continue``."""
     from .run import make_run_context
 
     if not 1 <= max_iterations <= 3:
         raise UserError(f"--max-iterations must be 1, 2 or 3, not {max_iterations}")
+    if resume_only and restart:
+        raise UserError("--continue resumes a paused run and --restart forgets it: give one")
+    unknown = sorted(set(approve or []) - set(GATES))
+    if unknown:
+        raise UserError(f"--approve takes {' or '.join(GATES)}, not {', '.join(unknown)}")
+    interrupt_after = list(interrupt_after or []) + [GATES[g] for g in approve or []]
     run = make_run_context(
         slug,
         records_dir=records_dir,
@@ -284,8 +305,15 @@ def run_lesson(
         restart=restart,
         replan=replan,
         checkpointer=checkpointer,
-        interrupt_after=interrupt_after,
+        interrupt_after=interrupt_after or None,
+        resume_only=resume_only,
     )
+
+
+def _to_read(result: LessonRunResult) -> str:
+    """What a paused run asks the author to read: the files it wrote, else the plan."""
+    files = [w for w in result.written if not w.endswith(".json")]
+    return ", ".join(files) if files else "the planning document"
 
 
 # ---------------------------------------------------------------- one phase alone
@@ -388,8 +416,10 @@ def print_lesson_result(result: LessonRunResult, console: Any) -> None:
         console.print(f"wrote {path}")
     if result.paused_before:
         console.print(
-            f"[cyan]{result.slug}: paused before {result.paused_before}. Read and edit what was "
-            f"written, then run `author lesson {result.slug}` again to continue.[/cyan]"
+            f"[cyan]{result.slug}: paused before {result.paused_before}, for your approval. "
+            f"Read (and edit) {_to_read(result)}, then continue with `author lesson "
+            f"{result.slug} --continue` (add --approve build to pause again after the build), "
+            f"or stop here: nothing more is written until you continue.[/cyan]"
         )
     elif result.passed:
         console.print(f"[green]{result.slug}: PASS, recorded[/green]")
