@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .base import Message, ModelT, RawReply, complete_with_validation
+from .compact_schema import compact_schema
 from .config import LLMConfig
 from .errors import LLMError, one_line
-from .compact_schema import compact_schema
 from .schema_budget import schema_token_budget
 from .usage import Usage
 
