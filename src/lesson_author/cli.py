@@ -578,7 +578,8 @@ def findings(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """The lesson's review findings, every iteration, with fixed/open status."""
+    """The lesson's review findings, every iteration, with their status: fixed, carried
+    (raised again), open or accepted (POLISH the lesson passed with)."""
     from rich.table import Table
 
     from lesson_author.course.tree import project_root, validate_slug
@@ -604,7 +605,7 @@ def findings(
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     table = Table(title=f"{slug}: findings")
-    for name in ("it.", "severity", "finding", "location", "status"):
+    for name in ("it.", "severity", "finding", "location", "status", "why"):
         table.add_column(name)
     colors = {"CRITICAL": "red", "IMPROVEMENT": "yellow", "POLISH": "cyan"}
     for r in rows:
@@ -615,7 +616,8 @@ def findings(
             f"[{color}]{r['severity']}[/{color}]",
             r["title"],
             r["location"],
-            f"[green]{status}[/green]" if status.startswith("fixed") else status,
+            f"[green]{status}[/green]" if status in ("fixed", "accepted") else status,
+            r["status_note"],
         )
     stdout().print(table)
     last = files[-1]

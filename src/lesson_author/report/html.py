@@ -11,17 +11,7 @@ Pure parts (:func:`finding_rows`, :func:`run_view`, :func:`render_report`) take
 models and dicts and return data or text; :func:`write_report` is the I/O edge
 that finds the files through :class:`~lesson_author.course.tree.CourseTree`.
 
-Finding status rule (also printed on the page, see :data:`STATUS_RULE`):
-
-- a finding of iteration N that is not the last iteration is **fixed** when
-  iteration N+1's verification says it was fixed, or -- when N+1 says nothing
-  about it -- when no finding of N+1 has the same title (compared ignoring
-  case, punctuation and spacing); it is **carried** when it appears again in
-  N+1 (the later row carries its status), and **open** when N+1's
-  verification says it was not fixed yet it was not raised again;
-- a finding of the last iteration is **open**, unless that iteration found
-  POLISH only (its verdict is PASS): then it is **accepted** -- the lesson
-  passed with it, and fixing it is optional.
+Finding statuses (fixed, carried, open, accepted) follow :mod:`lesson_author.review.status`.
 """
 
 from __future__ import annotations
@@ -31,7 +21,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +30,21 @@ from pydantic import ValidationError
 
 from lesson_author.course.models import (
     Depth,
-    Finding,
     LessonPlan,
     Review,
     Severity,
-    Verdict,
-    verdict_for,
 )
 from lesson_author.errors import UserError
 from lesson_author.report.mdx_view import inline_to_html, mdx_to_html
 from lesson_author.review.documents import ReviewFile
+from lesson_author.review.status import (
+    STATUS_RULE,
+    FindingRow,
+    Verification,
+    finding_rows,
+    iteration_numbers,
+    status_counts,
+)
 
 __all__ = [
     "STATUS_RULE",
@@ -65,139 +59,7 @@ __all__ = [
     "write_report",
 ]
 
-FIXED, CARRIED, OPEN, ACCEPTED = "fixed", "carried", "open", "accepted"
-
-STATUS_RULE = (
-    "A finding of iteration N (not the last) is fixed when iteration N+1's verification says so, "
-    "or, when N+1 says nothing about it, when no finding of N+1 has the same title (ignoring case, "
-    "punctuation and spacing). It is carried when it appears again in N+1 (the later row has its "
-    "status), and open when N+1 says it was not fixed. Findings of the last iteration are open, "
-    "unless that iteration found POLISH only (verdict PASS): then they are accepted, because the "
-    "lesson passed with them and fixing them is optional."
-)
-
 SEVERITY_ORDER = [Severity.CRITICAL, Severity.IMPROVEMENT, Severity.POLISH]
-
-
-# ---------------------------------------------------------------- findings across iterations
-
-
-@dataclass(frozen=True)
-class Verification:
-    """What a later review says about one finding of the review before it."""
-
-    title: str
-    fixed: bool | None  # True fixed, False not fixed, None accepted/deferred
-    note: str = ""
-    how: str = ""  # how it was judged ("re-checked", "reviewer", ...)
-
-
-@dataclass
-class FindingRow:
-    iteration: int
-    severity: Severity
-    title: str
-    location: str
-    issue: str
-    student_impact: str
-    suggested_fix: str
-    status: str
-    status_note: str
-
-    @property
-    def severity_class(self) -> str:
-        return self.severity.value.lower()
-
-
-def title_key(title: str) -> str:
-    """A finding title for comparison: lowercase words only."""
-    return " ".join(re.findall(r"[a-z0-9]+", title.lower()))
-
-
-def _same_title(a: str, b: str) -> bool:
-    ka, kb = title_key(a), title_key(b)
-    if not ka or not kb:
-        return False
-    return ka == kb or SequenceMatcher(None, ka, kb).ratio() >= 0.92
-
-
-def _iteration_numbers(reviews: list[Review]) -> list[int]:
-    numbers: list[int] = []
-    for n, review in enumerate(reviews, start=1):
-        it = review.iteration if review.iteration is not None else n
-        numbers.append(it)
-    return numbers
-
-
-def finding_rows(
-    reviews: list[Review], verifications: dict[int, list[Verification]] | None = None
-) -> list[FindingRow]:
-    """Every finding of every review, in iteration order, with its status (see the module doc).
-
-    ``verifications[n]`` lists what iteration ``n`` says about iteration ``n-1``'s findings.
-    """
-    verifications = verifications or {}
-    numbers = _iteration_numbers(reviews)
-    rows: list[FindingRow] = []
-    for k, review in enumerate(reviews):
-        number = numbers[k]
-        last = k == len(reviews) - 1
-        later = reviews[k + 1] if not last else None
-        later_number = numbers[k + 1] if not last else None
-        checks = verifications.get(later_number, []) if later_number is not None else []
-        polish_only = verdict_for(f.severity for f in review.findings) is Verdict.PASS
-        for finding in review.findings:
-            status, note = _status(finding, last, polish_only, later, later_number, checks)
-            rows.append(
-                FindingRow(
-                    iteration=number,
-                    severity=finding.severity,
-                    title=finding.title,
-                    location=finding.location,
-                    issue=finding.issue,
-                    student_impact=finding.student_impact,
-                    suggested_fix=finding.suggested_fix,
-                    status=status,
-                    status_note=note,
-                )
-            )
-    return rows
-
-
-def _status(
-    finding: Finding,
-    last: bool,
-    polish_only: bool,
-    later: Review | None,
-    later_number: int | None,
-    checks: list[Verification],
-) -> tuple[str, str]:
-    if last or later is None:
-        if polish_only:
-            return ACCEPTED, "passed with this polish; fixing it is optional"
-        return OPEN, "raised by the last review"
-    again = any(_same_title(finding.title, f.title) for f in later.findings)
-    check = next((c for c in checks if _same_title(finding.title, c.title)), None)
-    where = f"iteration {later_number}"
-    if check is not None:
-        detail = (f" ({check.how})" if check.how else "") + (
-            f": {check.note}" if check.note else ""
-        )
-        if check.fixed is True:
-            return FIXED, f"verified fixed in {where}{detail}"
-        if check.fixed is None:
-            return ACCEPTED, f"deferred in {where}{detail}"
-        if again:
-            return CARRIED, f"not fixed; raised again in {where}"
-        return OPEN, f"{where} says not fixed{detail}"
-    if again:
-        return CARRIED, f"raised again in {where}"
-    return FIXED, f"not raised again in {where}"
-
-
-def status_counts(rows: list[FindingRow]) -> dict[str, int]:
-    counts = Counter(r.status for r in rows)
-    return {s: counts.get(s, 0) for s in (FIXED, CARRIED, OPEN, ACCEPTED)}
 
 
 # ---------------------------------------------------------------- review JSON (reviews/<slug>/iteration-N.json)
@@ -222,7 +84,7 @@ def review_from_json(data: Any) -> tuple[Review | None, list[Verification]]:
 
 def merge_reviews(plan_reviews: list[Review], json_reviews: dict[int, Review]) -> list[Review]:
     """The planning document's reviews (the record), plus iterations only the JSON has."""
-    merged = {n: r for n, r in zip(_iteration_numbers(plan_reviews), plan_reviews)}
+    merged = {n: r for n, r in zip(iteration_numbers(plan_reviews), plan_reviews)}
     for n, review in json_reviews.items():
         merged.setdefault(n, review)
     return [merged[n] for n in sorted(merged)]
@@ -491,7 +353,7 @@ def render_report(data: ReportInput) -> str:
     if last is not None:
         last_verdict = last.verdict or last.computed_verdict()
     iterations = []
-    for number, review in zip(_iteration_numbers(reviews), reviews):
+    for number, review in zip(iteration_numbers(reviews), reviews):
         counts = Counter(f.severity for f in review.findings)
         verdict = review.verdict or review.computed_verdict()
         iterations.append(

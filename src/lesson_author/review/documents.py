@@ -168,29 +168,32 @@ def load_review_files(project_root: Path, slug: str) -> list[ReviewFile]:
 
 
 def finding_rows(files: Sequence[ReviewFile]) -> list[dict[str, Any]]:
-    """One row per finding of every iteration with its status now: ``open`` (the latest
-    iteration reports it, or a later verification says it is not fixed and nothing later
-    reports it again), ``fixed in N``, or ``reported again in N``."""
-    rows = []
-    for index, file in enumerate(files):
-        later = files[index + 1] if index + 1 < len(files) else None
-        for f in file.findings:
-            status = "open"
-            if later is not None:
-                match = next(
-                    (
-                        v
-                        for v in later.verification
-                        if v.title == f.title and v.severity == f.severity
-                    ),
-                    None,
-                )
-                again = any(g.title == f.title for g in later.findings)
-                if again:
-                    status = f"reported again in {later.iteration}"
-                elif match is None or match.fixed:
-                    status = f"fixed in {later.iteration}"
-            rows.append(
-                {"iteration": file.iteration, "status": status, **f.model_dump(mode="json")}
-            )
-    return rows
+    """One row per finding of every iteration, with its status now (fixed, carried, open,
+    accepted) and why, by the rule of :mod:`lesson_author.review.status`."""
+    from .status import Verification
+    from .status import finding_rows as status_rows
+
+    checks = {
+        f.iteration: [
+            Verification(title=v.title, fixed=v.fixed, note=v.note, how=v.how)
+            for v in f.verification
+        ]
+        for f in files
+    }
+    sources = [{x.title: x.source for x in f.findings} for f in files]
+    numbers = {f.iteration: k for k, f in enumerate(files)}
+    return [
+        {
+            "iteration": row.iteration,
+            "status": row.status,
+            "status_note": row.status_note,
+            "severity": row.severity.value,
+            "title": row.title,
+            "location": row.location,
+            "issue": row.issue,
+            "student_impact": row.student_impact,
+            "suggested_fix": row.suggested_fix,
+            "source": sources[numbers[row.iteration]].get(row.title, ""),
+        }
+        for row in status_rows([f.review() for f in files], checks)
+    ]
