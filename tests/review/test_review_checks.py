@@ -130,6 +130,12 @@ def test_planned_modality_without_a_block(plan: LessonPlan) -> None:
         s.blocks = [b for b in s.blocks if not isinstance(b, CodeBlock)]
     found = review_checks(plan, files(lesson, practice(plan)))
     assert titles(found) == ["Planned modality missing: Symbolic"]
+    # a plan that lists the same modality twice (a small model repeats itself) gets one finding
+    symbolic = next(m for m in plan.modalities if "Symbolic" in m.modality)
+    twice = plan.model_copy(update={"modalities": [*plan.modalities, symbolic]})
+    assert titles(review_checks(twice, files(lesson, practice(twice)))) == [
+        "Planned modality missing: Symbolic"
+    ]
 
 
 def test_exercise_count_and_scaffolding(plan: LessonPlan) -> None:

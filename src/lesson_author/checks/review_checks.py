@@ -284,11 +284,13 @@ def check_modalities(plan: LessonPlan, files: BuildFiles) -> list[Finding]:
     assert lesson is not None
     blocks = lesson.blocks()
     found = []
+    seen: set[str] = set()
     for modality in plan.modalities:
         name = re.sub(r"[*_`]", "", modality.modality).strip()
         kind = modality_kind(name)
-        if kind is None:
+        if kind is None or name.lower() in seen:  # a plan may list one modality twice
             continue
+        seen.add(name.lower())
         if kind == "interactive":
             carried = files.notebook is not None and bool(files.notebook.exercises)
         else:

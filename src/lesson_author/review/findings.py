@@ -112,8 +112,13 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 def merge_findings(deterministic: Sequence[Finding], reviewer: Sequence[Finding]) -> list[Finding]:
     """All findings, de-duplicated: a reviewer finding that repeats a kept one is dropped
-    (the kept one takes the higher severity of the two); deterministic findings always stay."""
-    kept: list[Finding] = [f.model_copy() for f in deterministic]
+    (the kept one takes the higher severity of the two); deterministic findings always stay,
+    once each."""
+    kept: list[Finding] = []
+    for finding in deterministic:
+        key = (finding.severity, finding.title, finding.location)
+        if all((k.severity, k.title, k.location) != key for k in kept):
+            kept.append(finding.model_copy())
     for finding in reviewer:
         duplicate = next((k for k in kept if same_issue(k, finding)), None)
         if duplicate is None:
