@@ -127,3 +127,26 @@ def test_build_without_a_planning_document_says_what_to_run(course: Path, monkey
     assert result.exit_code == 2
     assert "no planning document" in result.output and "author plan z-image" in result.output
     assert invoke("review", "../z-image", "--records", str(course)).exit_code == 2
+
+
+def test_a_lesson_run_leaves_its_summary_for_the_report(course: Path, monkeypatch) -> None:
+    from lesson_author.course.tree import project_root
+    from lesson_author.pipeline.lesson_graph import run_summary_path
+    from lesson_author.report.html import run_view
+
+    use_model(monkeypatch, [CRITICAL_FIRST, PASS_REVIEW])
+    assert invoke("lesson", "z-image", "--records", str(course)).exit_code == 0
+    summary = json.loads(run_summary_path(project_root(course), "z-image").read_text())
+    assert summary["passed"] and [i["verdict"] for i in summary["iterations"]] == [
+        "MAJOR REVISION",
+        "PASS",
+    ]
+    view = run_view(summary)
+    assert view is not None
+    phases = {row.phase: row for row in view.phases}
+    assert {"build", "review", "revise", "record"} <= set(phases)
+    assert phases["review"].calls == 2 and phases["build"].tokens_out
+    report = invoke("report", "z-image", "--records", str(course))
+    assert report.exit_code == 0, report.output
+    page = Path(report.output.strip()).read_text(encoding="utf-8")
+    assert "revise" in page and ".author/runs/z-image.json" in page

@@ -245,7 +245,7 @@ def run_lesson_graph(
         if own:
             close_checkpointer(saver)
     written = list(dict.fromkeys(([state.plan_path] if state.plan_path else []) + state.written))
-    return LessonRunResult(
+    result = LessonRunResult(
         slug=run.location.slug,
         status=f"paused before {paused_before}" if paused_before else state.status,
         reviews=list(state.reviews),
@@ -258,6 +258,28 @@ def run_lesson_graph(
         elapsed_s=time.perf_counter() - started,
         paused_before=paused_before,
     )
+    write_run_summary(run.project_root, result)
+    return result
+
+
+def run_summary_path(project_root: Path, slug: str) -> Path:
+    """Where the last run of a lesson leaves its summary (read by `author report`)."""
+    return Path(project_root) / ".author" / "runs" / f"{slug}.json"
+
+
+def write_run_summary(project_root: Path, result: LessonRunResult) -> None:
+    """The run's JSON summary (verdicts, files, time and tokens per node) beside the cache;
+    a run state file, so a failure to write it is not the run's failure."""
+    import json
+
+    from lesson_author.course.tree import write_atomic
+
+    path = run_summary_path(project_root, result.slug)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    except OSError:
+        pass
 
 
 def run_lesson(

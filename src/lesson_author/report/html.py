@@ -174,6 +174,8 @@ def run_view(data: Any) -> RunView | None:
     if not isinstance(data, dict):
         return None
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else data
+    if isinstance(data.get("nodes"), list):  # `author lesson`'s summary: time per graph node
+        usage = {"nodes": data["nodes"]}
     rows: list[PhaseRow] = []
     for key in ("phases", "summary", "per_phase", "nodes", "events"):
         value = usage.get(key, data.get(key))
