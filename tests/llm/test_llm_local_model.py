@@ -85,6 +85,21 @@ def test_model_is_loaded_once_per_process_with_all_cores() -> None:
     assert loaded.llama.n_ctx() == 8192
 
 
+@pytest.mark.slow
+def test_weights_stay_in_plain_cpu_buffers_and_generation_runs() -> None:
+    """llama.cpp's AMX weight buffer crashes generation on Xeons with AMX (SIGSEGV): the
+    model is built with extra buffer types off, and the factory is put back afterwards."""
+    import llama_cpp.llama_cpp as raw
+
+    provider = LocalProvider(LLMConfig(provider="local", cache=False))
+    loaded = load_model(provider.path, provider.n_ctx)
+    assert loaded.llama.model_params.use_extra_bufts is False
+    assert raw.llama_model_default_params().use_extra_bufts is True
+    with loaded.lock:
+        reply = loaded.llama.create_completion("The sky is", max_tokens=4, temperature=0)
+    assert reply["usage"]["completion_tokens"] >= 1
+
+
 def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"GGUF but not really" * 10)

@@ -9,12 +9,14 @@ goes through the validation loop (the grammar does not know every pydantic rule)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,6 +101,34 @@ def _import_llama() -> tuple[type[Llama], type[LlamaGrammar]]:
     return Llama, LlamaGrammar
 
 
+@contextlib.contextmanager
+def _plain_weight_buffers() -> Iterator[None]:
+    """Build the next Llama with llama.cpp's extra weight buffer types switched off.
+
+    With them on, llama.cpp moves the weights into the fastest CPU buffer type it has; on a
+    CPU with AMX (Intel Xeon since Sapphire Rapids) that is the AMX buffer, whose matrix
+    multiply crashes the process (SIGSEGV in ggml_backend_amx_mul_mat) on the bundled
+    Q4_1 model with the llama.cpp of llama-cpp-python 0.3.36. `Llama()` has no argument for
+    `llama_model_params.use_extra_bufts`, so the default-params factory it calls is wrapped
+    while it runs (callers hold `_MODELS_LOCK`). The cost is the repacked Q4_0/Q4_K kernels
+    for other GGUFs; SmolLM2 runs at the same speed on CPUs without AMX.
+    """
+    import llama_cpp.llama_cpp as raw
+
+    default_params = raw.llama_model_default_params
+
+    def params() -> Any:
+        model_params = default_params()
+        model_params.use_extra_bufts = False
+        return model_params
+
+    raw.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        raw.llama_model_default_params = default_params
+
+
 def load_model(path: Path, n_ctx: int) -> _LoadedModel:
     """The llama.cpp model for `path`, loaded on first use and kept for the process."""
     key = (str(path), n_ctx)
@@ -112,13 +142,14 @@ def load_model(path: Path, n_ctx: int) -> _LoadedModel:
         threads = available_threads()
         started = time.perf_counter()
         try:
-            llama = llama_class(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                verbose=False,
-            )
+            with _plain_weight_buffers():
+                llama = llama_class(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise LLMError(
                 f"cannot load the local model {path}: {one_line(str(exc), 200)} "
