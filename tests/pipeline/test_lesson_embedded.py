@@ -65,7 +65,7 @@ def lesson_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     print(f"\nauthor lesson z-image on the embedded model: {elapsed:.0f} s")
     for node in summary["nodes"]:
         print(
-            f"  {node['name']:<18} {node['elapsed_s']:7.1f} s  {node['calls']:3d} calls  "
+            f"  {node['node']:<18} {node['elapsed_s']:7.1f} s  {node['calls']:3d} calls  "
             f"{node['prompt_tokens']:6d} in {node['completion_tokens']:6d} out"
         )
     return {"project": project, "records": records, "summary": summary, "code": result.exit_code}
@@ -74,7 +74,7 @@ def lesson_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.mark.slow
 def test_the_run_goes_through_every_phase_and_records_the_lesson(lesson_run) -> None:
     summary = lesson_run["summary"]
-    names = {node["name"].split(" ")[0] for node in summary["nodes"]}
+    names = {node["node"].split(" ")[0] for node in summary["nodes"]}
     assert {"orient", "analyze", "design", "build", "review", "record"} <= names
     assert 1 <= len(summary["iterations"]) <= int(MAX_ITERATIONS)
     assert (lesson_run["code"] == 0) == summary["passed"]
