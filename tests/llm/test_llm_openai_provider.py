@@ -64,6 +64,24 @@ def test_broken_json_is_fed_back_and_retried(make_server: MakeServer) -> None:
     assert "invalid JSON" in retry_messages[-1]["content"]
 
 
+def test_a_raw_line_break_inside_a_string_is_taken_as_meant(make_server: MakeServer) -> None:
+    """llama.cpp's JSON grammar lets a raw newline into a string (code, prose): strict JSON
+    refuses it, but the object is what the model meant; no retry is spent on it."""
+    raw = '{"summary": "line one\nline two\tend", "findings": []}'  # raw LF and TAB
+    assert "\n" in raw and "\\n" not in raw
+    server = make_server(text(raw))
+    review, usage = provider_for(server).complete(MESSAGES, Review, phase="review")
+    assert review.summary == "line one\nline two\tend"
+    assert server.count == 1 and usage.calls == 1
+
+
+def test_a_control_character_does_not_hide_a_schema_violation(make_server: MakeServer) -> None:
+    bad = '{"summary": "two\nlines", "findings": [{"severity": "FATAL", "title": "t"}]}'
+    server = make_server(text(bad), ok(VALID_REVIEW))
+    provider_for(server).complete(MESSAGES, Review, phase="review")
+    assert "findings.0.severity" in server.requests[1].body["messages"][-1]["content"]
+
+
 def test_truncated_reply_says_so_in_the_feedback(make_server: MakeServer) -> None:
     server = make_server(text('{"summary": "cut', finish_reason="length"), ok(VALID_REVIEW))
     provider_for(server).complete(MESSAGES, Review, phase="review")

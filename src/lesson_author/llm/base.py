@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,8 +78,21 @@ def validate_reply(text: str | None, schema: type[ModelT]) -> ModelT | str:
     """The instance, or a one-line description of why the reply is not one."""
     if text is None or not text.strip():
         return "the reply was empty"
+    body = _strip_code_fence(text)
     try:
-        return schema.model_validate_json(_strip_code_fence(text))
+        return schema.model_validate_json(body)
+    except ValidationError as exc:
+        if not any(item.get("type") == "json_invalid" for item in exc.errors()):
+            return describe_validation_error(exc)
+        strict_error = describe_validation_error(exc)
+    # A raw line break or tab inside a string is invalid JSON, but it is what the model
+    # meant (code, multi-line prose): llama.cpp's JSON grammar lets such characters through.
+    try:
+        data = json.loads(body, strict=False)
+    except ValueError:
+        return strict_error
+    try:
+        return schema.model_validate(data)
     except ValidationError as exc:
         return describe_validation_error(exc)
 
