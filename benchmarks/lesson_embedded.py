@@ -1,7 +1,7 @@
 """`author lesson z-image` on the embedded model: time, model calls and tokens per phase; then
 the same run again with the response cache warm.
 
-    .venv/bin/python benchmarks/lesson_embedded.py [--keep DIR] [--lenient-json]
+    .venv/bin/python benchmarks/lesson_embedded.py [--keep DIR]
 
 Works on a temp copy of the example course with the seed z-image planning document
 (``../shared/seeds/004``, plus the Practice section its review names), so the run is the
@@ -9,16 +9,15 @@ lesson half: build -> review -> revise ... -> record. Prints one row per phase (
 wall time, model calls, cache hits, tokens in/out), the verdict per iteration, and for
 the warm re-run the model calls (target: 0) and the wall time (target: under 3 s).
 
-``--lenient-json`` accepts raw control characters (newlines) inside JSON strings: the
-llama-cpp-python grammar for a string is ``[^"\\\\]``, so the embedded model can write a raw
-newline in a code field, which strict JSON parsing refuses. Until the LLM layer parses
-leniently, this flag shows what the run costs once it does.
+The warm re-run starts from a fresh copy of the course with the cold run's
+``.author/cache.sqlite`` beside it: the same inputs, so every reply should come from the
+cache. (Re-running in the cold run's own folder would not be the same inputs: its planning
+document now carries the cold run's reviews.)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -30,29 +29,9 @@ sys.path.insert(0, str(ROOT / "tests" / "build"))
 
 from lesson_samples import SEED_004, make_course
 
+from lesson_author.llm.config import CACHE_RELATIVE_PATH
 from lesson_author.pipeline.lesson_graph import LessonRunResult, run_lesson
 from lesson_author.pipeline.run import llm_config
-
-
-def lenient_json() -> None:
-    """Let validate_reply accept raw control characters inside strings (see the module doc)."""
-    from pydantic import ValidationError
-
-    from lesson_author.llm import base
-
-    strict = base.validate_reply
-
-    def validate(text, schema):  # type: ignore[no-untyped-def]
-        result = strict(text, schema)
-        if not isinstance(result, str) or text is None:
-            return result
-        try:
-            data = json.loads(base._strip_code_fence(text), strict=False)
-            return schema.model_validate(data)
-        except (ValueError, ValidationError):
-            return result
-
-    base.validate_reply = validate  # type: ignore[assignment]
 
 
 def report(title: str, result: LessonRunResult) -> None:
@@ -79,24 +58,27 @@ def report(title: str, result: LessonRunResult) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (default: a temp dir)")
-    parser.add_argument("--lenient-json", action="store_true")
     args = parser.parse_args()
     if not SEED_004.is_file():
         sys.exit(f"needs the seed documents at {SEED_004.parent} (../shared)")
-    if args.lenient_json:
-        lenient_json()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="lesson-embedded-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        root = folder / "lessons"
-        if not root.exists():
-            make_course(folder)
-        config = llm_config(root)
-        cold = run_lesson("z-image", records_dir=root, config=config, restart=True)
+        cold_dir, warm_dir = folder / "cold", folder / "warm"
+        for where in (cold_dir, warm_dir):
+            shutil.rmtree(where, ignore_errors=True)
+            where.mkdir()
+            make_course(where)
+        cold_root = cold_dir / "lessons"
+        cold = run_lesson("z-image", records_dir=cold_root, config=llm_config(cold_root))
         report("cold run (embedded model)", cold)
+        cache = CACHE_RELATIVE_PATH
+        (warm_dir / cache).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cold_dir / cache, warm_dir / cache)
+        warm_root = warm_dir / "lessons"
         started = time.perf_counter()
-        warm = run_lesson("z-image", records_dir=root, config=llm_config(root))
-        report("warm re-run (response cache)", warm)
+        warm = run_lesson("z-image", records_dir=warm_root, config=llm_config(warm_root))
+        report("warm re-run (fresh copy, the cold run's response cache)", warm)
         calls = sum(n.calls for n in warm.nodes)
         wall = time.perf_counter() - started
         print(
