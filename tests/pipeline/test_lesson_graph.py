@@ -309,3 +309,55 @@ def test_revising_a_hand_edited_lesson_keeps_its_sections_once(tmp_path: Path) -
     assert len(headings) == len(set(headings)) == 18  # 17 planned + the author's own
     assert headings[-1] == "An Author's Aside"
     assert read_mdx(mdx.read_text()).sections[-1].prose == "Something extra."
+
+
+@requires_shared
+def test_a_revision_that_forgets_a_missing_modality_gets_it_from_the_plan(tmp_path: Path) -> None:
+    """Seed 004 plans a Visual comparison (MMDiT vs S3-DiT); a build without any comparison
+    or card is flagged, and a reviser that rewrites prose only (as SmolLM2 does) still
+    yields a lesson that carries it: the block comes from the plan's own description."""
+    from lesson_samples import author_reply
+
+    from lesson_author.build.lesson_doc import ComparisonRow, GradientCard
+    from lesson_author.build.schemas import SectionDraft
+    from lesson_author.checks.review_checks import BuildFiles, check_modalities
+    from lesson_author.pipeline.build import current_plan, lesson_on_disk
+    from lesson_author.pipeline.revise import revise_lesson
+
+    def prose_only(messages: list[dict[str, str]], schema: type, phase: str):
+        if phase == "revise_section":
+            return SectionDraft(heading="Rewritten", paragraphs=["Only new prose."])
+        return author_reply(messages, schema, phase)
+
+    root = make_course(tmp_path)
+    run = make_run_context(SLUG, records_dir=root, config=ScriptedProvider(prose_only))
+    build_now(run)
+    plan = current_plan(None, run)
+    built, notebook, _ = lesson_on_disk(run)
+    visual = (ComparisonRow, GradientCard)
+    bare = built.model_copy(
+        update={
+            "notebook": notebook,
+            "sections": [
+                s.model_copy(update={"blocks": [b for b in s.blocks if not isinstance(b, visual)]})
+                for s in built.sections
+            ],
+        }
+    )
+
+    def modality_findings(lesson):
+        files = BuildFiles(lesson, notebook, None, "z-image.mdx", "z-image.ipynb")
+        return [f for f in check_modalities(plan, files) if f.title.endswith("Visual")]
+
+    findings = modality_findings(bare)
+    assert [f.title for f in findings] == ["Planned modality missing: Visual"]
+
+    revised, done = revise_lesson(run, plan, bare, findings)
+    assert done and done[0].startswith("section ")
+    assert modality_findings(revised) == []
+    added = [b for s in revised.sections for b in s.blocks if isinstance(b, visual)]
+    assert len(added) == 1 and isinstance(added[0], ComparisonRow)
+    assert added[0].left.title == "MMDiT dual-stream block"
+    assert added[0].right.title == "S3-DiT single-stream block"
+    assert any("2x projections" in item for item in added[0].left.items)
+    assert any("refiner layers" in item for item in added[0].right.items)

@@ -301,3 +301,47 @@ def complete_from_outline(
     if len(blocks) == len(section.blocks):
         return section
     return section.model_copy(update={"blocks": blocks})
+
+
+_VERSUS = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
+_BLOCK_PREFIX = re.compile(r"^\s*(?:ComparisonRow|GradientCard|Diagram|Card)\s*:\s*", re.IGNORECASE)
+
+
+def _lead_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 2]
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+
+
+def planned_modality_block(kind: str, name: str, what: str) -> Block | None:
+    """A block that carries a planned modality, from the plan's own description of it, for
+    when a revision still leaves the modality out: a comparison when the description sets
+    two things side by side ("A vs B"), else a card (visual, concrete), an insight aside
+    (verbal) or the formula as a code block (symbolic). Interactive modalities live in the
+    notebook: None."""
+    what = tidy(_BLOCK_PREFIX.sub("", what))
+    if not what or kind == "interactive":
+        return None
+    if kind in ("visual", "concrete"):
+        sentences = _sentences(what)
+        sides = _VERSUS.split(sentences[0].rstrip("."), maxsplit=1) if sentences else []
+        if len(sides) == 2 and all(sides):
+            rest = sentences[1:]
+            left, right = (s.strip() for s in sides)
+            lead = [next(iter(_lead_words(side)), side.lower()) for side in (left, right)]
+
+            def about(word: str) -> list[str]:
+                return [s for s in rest if word in s.lower()]
+
+            return ComparisonRow(
+                left=ComparisonSide(title=left, items=about(lead[0])),
+                right=ComparisonSide(title=right, items=about(lead[1])),
+            )
+        return GradientCard(title=name, body=what)
+    if kind == "verbal":
+        return Aside(kind="insight", title=name, body=what)
+    if kind == "symbolic":
+        return CodeBlock(language="text", code=what)
+    return None

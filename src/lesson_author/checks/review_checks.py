@@ -279,6 +279,14 @@ def modality_kind(name: str) -> str | None:
     return None
 
 
+MODALITY_MISSING = "Planned modality missing:"
+
+
+def modality_blocks(kind: str) -> tuple[type, ...]:
+    """The block types that carry a modality of ``kind`` (none for interactive: the notebook)."""
+    return next((t for k, _, t in _MODALITY_KINDS if k == kind), ())
+
+
 def check_modalities(plan: LessonPlan, files: BuildFiles) -> list[Finding]:
     lesson = files.lesson
     assert lesson is not None
@@ -294,13 +302,12 @@ def check_modalities(plan: LessonPlan, files: BuildFiles) -> list[Finding]:
         if kind == "interactive":
             carried = files.notebook is not None and bool(files.notebook.exercises)
         else:
-            block_types = next(t for k, _, t in _MODALITY_KINDS if k == kind)
-            carried = any(isinstance(b, block_types) for b in blocks)
+            carried = any(isinstance(b, modality_blocks(kind)) for b in blocks)
         if not carried:
             found.append(
                 Finding(
                     severity=Severity.IMPROVEMENT,
-                    title=f"Planned modality missing: {name}",
+                    title=f"{MODALITY_MISSING} {name}",
                     location="Whole lesson",
                     issue=(
                         f"The planning document plans a {name} modality "
@@ -451,7 +458,7 @@ _DETERMINISTIC_PREFIXES = (
     "Planned section missing:",
     "Planned check missing:",
     "Check without an answer:",
-    "Planned modality missing:",
+    MODALITY_MISSING,
     "Untaught concept used without a resolution:",
 )
 

@@ -24,9 +24,15 @@ from lesson_author.build.lesson_doc import (
     section_role,
 )
 from lesson_author.build.mdx import render_mdx, visible_text
-from lesson_author.build.schemas import SectionDraft, to_section
-from lesson_author.checks.review_checks import align_sections, match_section, modality_kind
-from lesson_author.course.models import Finding, LessonPlan, OutlineSection
+from lesson_author.build.schemas import SectionDraft, planned_modality_block, to_section
+from lesson_author.checks.review_checks import (
+    MODALITY_MISSING,
+    align_sections,
+    match_section,
+    modality_blocks,
+    modality_kind,
+)
+from lesson_author.course.models import Finding, LessonPlan, Modality, OutlineSection
 
 from .build import (
     build_frame,
@@ -60,6 +66,35 @@ class Targets:
 
     def add(self, number: int, finding: Finding) -> None:
         self.sections.setdefault(number, []).append(finding)
+
+
+def _planned_modality(plan: LessonPlan, name: str) -> Modality | None:
+    return next((m for m in plan.modalities if name in re.sub(r"[*_`]", "", m.modality)), None)
+
+
+def with_missing_modalities(
+    plan: LessonPlan, section: BuiltSection, findings: Sequence[Finding]
+) -> BuiltSection:
+    """``section`` with a block from the plan for each missing modality a finding names that
+    the revision still left out (a weak model rewrites the prose and forgets the block)."""
+    blocks = list(section.blocks)
+    for f in findings:
+        if not f.title.startswith(MODALITY_MISSING):
+            continue
+        name = f.title.split(":", 1)[1].strip()
+        kind, modality = modality_kind(name), _planned_modality(plan, name)
+        if (
+            kind is None
+            or modality is None
+            or any(isinstance(b, modality_blocks(kind)) for b in blocks)
+        ):
+            continue
+        block = planned_modality_block(kind, name, modality.what)
+        if block is not None:
+            blocks.append(block)
+    if len(blocks) == len(section.blocks):
+        return section
+    return section.model_copy(update={"blocks": blocks})
 
 
 def _words(text: str) -> set[str]:
@@ -106,11 +141,9 @@ def revision_targets(findings: Sequence[Finding], plan: LessonPlan, lesson: Buil
         if re.search(r"notebook|exercise", where, re.IGNORECASE):
             targets.notebook.append(f)
             continue
-        if f.title.startswith("Planned modality missing:"):
+        if f.title.startswith(MODALITY_MISSING):
             name = f.title.split(":", 1)[1].strip()
-            modality = next(
-                (m for m in plan.modalities if name in re.sub(r"[*_`]", "", m.modality)), None
-            )
+            modality = _planned_modality(plan, name)
             if modality_kind(name) == "interactive":
                 targets.notebook.append(f)
                 continue
@@ -181,7 +214,7 @@ def revise_section(
     )
     draft = run.complete(messages, SectionDraft, phase=REVISE_SECTION)
     revised = to_section(draft, number=planned.number, outline_title=planned.title)
-    return with_plan_blocks(plan, planned, revised)
+    return with_missing_modalities(plan, with_plan_blocks(plan, planned, revised), findings)
 
 
 def _in_outline_order(
