@@ -361,3 +361,45 @@ def test_a_revision_that_forgets_a_missing_modality_gets_it_from_the_plan(tmp_pa
     assert added[0].right.title == "S3-DiT single-stream block"
     assert any("2x projections" in item for item in added[0].left.items)
     assert any("refiner layers" in item for item in added[0].right.items)
+
+
+@requires_shared
+def test_a_missing_modality_no_section_talks_about_goes_to_the_first_content_section(
+    tmp_path: Path,
+) -> None:
+    """SmolLM2 plans modalities like '**Symbolic** | Symbolic_1': no outline section shares a
+    word with that, yet the finding must reach a section (it was left unplaced, and the same
+    finding came back in every iteration)."""
+    from lesson_author.build.lesson_doc import CodeBlock
+    from lesson_author.checks.review_checks import BuildFiles, check_modalities
+    from lesson_author.course.models import Modality
+    from lesson_author.pipeline.build import current_plan, lesson_on_disk
+    from lesson_author.pipeline.revise import revise_lesson, revision_targets
+
+    root = make_course(tmp_path)
+    run = make_run_context(SLUG, records_dir=root, config=ScriptedProvider(scripted_author([])))
+    build_now(run)
+    plan = current_plan(None, run).model_copy(
+        update={"modalities": [Modality(modality="**Symbolic**", what="Symbolic_1")]}
+    )
+    built, notebook, _ = lesson_on_disk(run)
+    bare = built.model_copy(
+        update={
+            "notebook": notebook,
+            "sections": [
+                s.model_copy(
+                    update={"blocks": [b for b in s.blocks if not isinstance(b, CodeBlock)]}
+                )
+                for s in built.sections
+            ],
+        }
+    )
+    files = BuildFiles(bare, notebook, None, "z-image.mdx", "z-image.ipynb")
+    findings = check_modalities(plan, files)
+    assert [f.title for f in findings] == ["Planned modality missing: Symbolic"]
+
+    targets = revision_targets(findings, plan, bare)
+    first_content = next(s.number for s in plan.outline if s.title.startswith("Explain"))
+    assert list(targets.sections) == [first_content] and not targets.unplaced
+    revised, _ = revise_lesson(run, plan, bare, findings)
+    assert check_modalities(plan, BuildFiles(revised, notebook, None, "", "")) == []

@@ -101,13 +101,19 @@ def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
 
 
+def _content_sections(plan: LessonPlan) -> list[OutlineSection]:
+    return [
+        s
+        for s in plan.outline
+        if s.number is not None and section_role(s.title) not in FRAME_ROLES | {"practice", "check"}
+    ]
+
+
 def _best_section(plan: LessonPlan, text: str) -> OutlineSection | None:
     """The content section whose outline shares the most words with ``text``."""
     want = _words(text)
     best, score = None, 0
-    for s in plan.outline:
-        if s.number is None or section_role(s.title) in FRAME_ROLES | {"practice", "check"}:
-            continue
+    for s in _content_sections(plan):
         shared = len(want & _words(s.title + " " + s.body))
         if shared > score:
             best, score = s, shared
@@ -148,6 +154,10 @@ def revision_targets(findings: Sequence[Finding], plan: LessonPlan, lesson: Buil
                 targets.notebook.append(f)
                 continue
             best = _best_section(plan, (modality.what if modality else "") + " " + name)
+            if best is None:  # no section talks about it: the first explaining section gets it
+                content = _content_sections(plan)
+                explain = [s for s in content if re.match(r"\s*explain\b", s.title, re.IGNORECASE)]
+                best = next(iter(explain or content), None)
             if best is not None and best.number is not None:
                 targets.add(best.number, f)
                 continue
