@@ -72,9 +72,8 @@ def main() -> None:
         cold_root = cold_dir / "lessons"
         cold = run_lesson("z-image", records_dir=cold_root, config=llm_config(cold_root))
         report("cold run (embedded model)", cold)
-        cache = CACHE_RELATIVE_PATH
-        (warm_dir / cache).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(cold_dir / cache, warm_dir / cache)
+        (warm_dir / CACHE_RELATIVE_PATH).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cold_dir / CACHE_RELATIVE_PATH, warm_dir / CACHE_RELATIVE_PATH)
         warm_root = warm_dir / "lessons"
         started = time.perf_counter()
         warm = run_lesson("z-image", records_dir=warm_root, config=llm_config(warm_root))

@@ -29,7 +29,14 @@ from lesson_author.build.lesson_doc import (
     section_role,
 )
 from lesson_author.build.mdx import visible_text
-from lesson_author.course.models import Depth, Finding, LessonPlan, OutlineSection, Severity
+from lesson_author.course.models import (
+    Depth,
+    Finding,
+    LessonPlan,
+    Modality,
+    OutlineSection,
+    Severity,
+)
 
 DepthLookup = Callable[[str], Depth | None]
 
@@ -282,6 +289,18 @@ def modality_kind(name: str) -> str | None:
 MODALITY_MISSING = "Planned modality missing:"
 
 
+def modality_name(modality: Modality) -> str:
+    """A planned modality's name as findings write it (``"**Visual**"`` -> ``Visual``)."""
+    return re.sub(r"[*_`]", "", modality.modality).strip()
+
+
+def missing_modality(finding: Finding) -> str | None:
+    """The modality a ``Planned modality missing: X`` finding names; None for other findings."""
+    if not finding.title.startswith(MODALITY_MISSING):
+        return None
+    return finding.title[len(MODALITY_MISSING) :].strip()
+
+
 def modality_blocks(kind: str) -> tuple[type, ...]:
     """The block types that carry a modality of ``kind`` (none for interactive: the notebook)."""
     return next((t for k, _, t in _MODALITY_KINDS if k == kind), ())
@@ -294,7 +313,7 @@ def check_modalities(plan: LessonPlan, files: BuildFiles) -> list[Finding]:
     found = []
     seen: set[str] = set()
     for modality in plan.modalities:
-        name = re.sub(r"[*_`]", "", modality.modality).strip()
+        name = modality_name(modality)
         kind = modality_kind(name)
         if kind is None or name.lower() in seen:  # a plan may list one modality twice
             continue

@@ -26,11 +26,12 @@ from lesson_author.build.lesson_doc import (
 from lesson_author.build.mdx import render_mdx, visible_text
 from lesson_author.build.schemas import SectionDraft, planned_modality_block, to_section
 from lesson_author.checks.review_checks import (
-    MODALITY_MISSING,
     align_sections,
     match_section,
+    missing_modality,
     modality_blocks,
     modality_kind,
+    modality_name,
 )
 from lesson_author.course.models import Finding, LessonPlan, Modality, OutlineSection
 
@@ -69,7 +70,7 @@ class Targets:
 
 
 def _planned_modality(plan: LessonPlan, name: str) -> Modality | None:
-    return next((m for m in plan.modalities if name in re.sub(r"[*_`]", "", m.modality)), None)
+    return next((m for m in plan.modalities if name in modality_name(m)), None)
 
 
 def with_missing_modalities(
@@ -79,9 +80,9 @@ def with_missing_modalities(
     the revision still left out (a weak model rewrites the prose and forgets the block)."""
     blocks = list(section.blocks)
     for f in findings:
-        if not f.title.startswith(MODALITY_MISSING):
+        name = missing_modality(f)
+        if name is None:
             continue
-        name = f.title.split(":", 1)[1].strip()
         kind, modality = modality_kind(name), _planned_modality(plan, name)
         if (
             kind is None
@@ -147,8 +148,8 @@ def revision_targets(findings: Sequence[Finding], plan: LessonPlan, lesson: Buil
         if re.search(r"notebook|exercise", where, re.IGNORECASE):
             targets.notebook.append(f)
             continue
-        if f.title.startswith(MODALITY_MISSING):
-            name = f.title.split(":", 1)[1].strip()
+        name = missing_modality(f)
+        if name is not None:
             modality = _planned_modality(plan, name)
             if modality_kind(name) == "interactive":
                 targets.notebook.append(f)
