@@ -1,0 +1,1 @@
+"""The one text toolkit: words (tokenize, stem, stopwords, similarity), degenerate-text detection."""
