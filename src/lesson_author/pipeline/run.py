@@ -23,7 +23,7 @@ from lesson_author.llm.config import LLMConfig
 from lesson_author.llm.errors import LLMError
 from lesson_author.llm.usage import UsageLog
 
-from .context import RunContext, no_progress
+from .context import RunContext, no_progress, prompt_environment, prompts_dir
 from .graph import (
     build_graph,
     checkpoint_path,
@@ -146,6 +146,7 @@ def make_run_context(
         records_dir=records_dir.resolve(),
         candidate_tokens=candidate_budget(window),
         max_concurrency=max_concurrency or default_concurrency(config),
+        prompts=prompt_environment(prompts_dir(records_dir)),
     )
 
 
