@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -53,7 +52,7 @@ def fail(message: str) -> NoReturn:
 class ErrorBoundary(TyperGroup):
     """The app's group: turns user errors under any command into one line + exit 2."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except UserError as exc:
