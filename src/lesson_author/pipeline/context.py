@@ -91,7 +91,7 @@ def no_progress(event: ProgressEvent) -> None:
 
 @dataclass
 class RunContext:
-    """One run's collaborators. Build it with pipeline.run (or directly in tests)."""
+    """One run's collaborators. Build it with pipeline.runner.make_run_context (or directly in tests)."""
 
     tree: CourseTree
     location: LessonLocation
