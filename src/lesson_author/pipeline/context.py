@@ -47,7 +47,13 @@ current_node: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 def packaged_prompts_dir() -> Path:
     """The prompts that ship with lesson-author (the checkout's prompts/ when editable)."""
-    return Path(str(importlib.resources.files(PROMPTS_PACKAGE)))
+    try:
+        return Path(str(importlib.resources.files(PROMPTS_PACKAGE)))
+    except ModuleNotFoundError as exc:  # an editable install made before prompts were packaged
+        raise UserError(
+            f"the prompts are not installed ({PROMPTS_PACKAGE} is missing): reinstall "
+            "lesson-author (in a checkout: pip install -e .)"
+        ) from exc
 
 
 def prompts_dir(records_dir: Path | None = None) -> Path:
