@@ -2,7 +2,7 @@
 
 The pipeline returns results (runner.RunResult, runner.LessonRunResult, batch.BatchResult)
 and emits progress events (progress.ProgressEvent); this module turns them into terminal
-output, so no domain module prints.
+output, so the pipeline itself prints nothing.
 """
 
 from __future__ import annotations
