@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT / "tests" / "build"))
 from lesson_samples import SEED_004, make_course
 
 from lesson_author.llm.config import CACHE_RELATIVE_PATH
-from lesson_author.pipeline.lesson_graph import LessonRunResult, run_lesson
-from lesson_author.pipeline.run import llm_config
+from lesson_author.pipeline.runner import LessonRunResult, llm_config, run_lesson
 
 
 def report(title: str, result: LessonRunResult) -> None:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests" / "build"))
 from lesson_samples import SEED_004, make_course, reviewer_says, scripted_author
 
 from lesson_author.llm.scripted import ScriptedProvider
-from lesson_author.pipeline.lesson_graph import run_lesson
+from lesson_author.pipeline.runner import run_lesson
 
 TARGET_S = 2.0
 

@@ -20,12 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from lesson_author.cli_present import RichProgress
 from lesson_author.course.check import check_tree
 from lesson_author.course.parse import parse_lesson_plan
 from lesson_author.course.tree import CourseTree
 from lesson_author.llm.config import load_config
-from lesson_author.pipeline.progress import RichProgress
-from lesson_author.pipeline.run import run_plan
+from lesson_author.pipeline.runner import run_plan
 
 
 def main(argv: list[str] | None = None) -> int:

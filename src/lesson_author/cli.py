@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -53,7 +52,7 @@ def fail(message: str) -> NoReturn:
 class ErrorBoundary(TyperGroup):
     """The app's group: turns user errors under any command into one line + exit 2."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except UserError as exc:
@@ -199,8 +198,8 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Plan a lesson: orient, analyze, design and check it into its planning document."""
-    from lesson_author.pipeline.progress import RichProgress
-    from lesson_author.pipeline.run import llm_config, print_result, run_plan
+    from lesson_author.cli_present import RichProgress, print_result
+    from lesson_author.pipeline.runner import llm_config, run_plan
 
     records_dir = find_records_dir(records, Path.cwd())
     config = llm_config(
@@ -278,7 +277,7 @@ def _lesson_setup(
     max_iterations: int = 3,
 ) -> Any:
     """The run context of a one-phase command (build, review)."""
-    from lesson_author.pipeline.run import llm_config, make_run_context
+    from lesson_author.pipeline.runner import llm_config, make_run_context
 
     records_dir = find_records_dir(records, Path.cwd())
     config = llm_config(
@@ -388,9 +387,8 @@ def lesson(
         )
         return
     assert slug is not None
-    from lesson_author.pipeline.lesson_graph import print_lesson_result, run_lesson
-    from lesson_author.pipeline.progress import RichProgress
-    from lesson_author.pipeline.run import llm_config
+    from lesson_author.cli_present import RichProgress, print_lesson_result
+    from lesson_author.pipeline.runner import llm_config, run_lesson
 
     records_dir = find_records_dir(records, Path.cwd())
     config = llm_config(
@@ -452,9 +450,9 @@ def _lesson_batch(
     **run_options: Any,
 ) -> None:
     """`author lesson --all-pending`: run the batch, print its summary, exit with its code."""
-    from lesson_author.pipeline.batch import BatchPrinter, print_batch_result, run_batch
-    from lesson_author.pipeline.progress import RichProgress
-    from lesson_author.pipeline.run import llm_config
+    from lesson_author.cli_present import BatchPrinter, RichProgress, print_batch_result
+    from lesson_author.pipeline.batch import run_batch
+    from lesson_author.pipeline.runner import llm_config
 
     records_dir = find_records_dir(records, Path.cwd())
     config = llm_config(records_dir, **options)
@@ -490,7 +488,7 @@ def build(
     as_json: JsonOption = False,
 ) -> None:
     """Build the lesson (.mdx) and its practice notebook (.ipynb) from the planning document."""
-    from lesson_author.pipeline.lesson_graph import build_now
+    from lesson_author.pipeline.runner import build_now
 
     run = _lesson_setup(
         slug,
@@ -526,7 +524,8 @@ def review(
     as_json: JsonOption = False,
 ) -> None:
     """Review the lesson as it is on disk (after hand edits too); exit 3 unless PASS."""
-    from lesson_author.pipeline.lesson_graph import findings_table, review_now
+    from lesson_author.cli_present import findings_table
+    from lesson_author.pipeline.runner import review_now
 
     run = _lesson_setup(
         slug,

@@ -16,13 +16,9 @@ from lesson_author.course.tree import CourseTree
 from lesson_author.errors import UserError
 from lesson_author.llm.schema_budget import unbounded_fields
 from lesson_author.llm.scripted import ScriptedProvider
-from lesson_author.pipeline.build import (
-    build_lesson,
-    current_plan,
-    edited_by_hand,
-    write_lesson_files,
-)
 from lesson_author.pipeline.context import RunContext
+from lesson_author.pipeline.lesson_files import current_plan, edited_by_hand, write_lesson_files
+from lesson_author.pipeline.lesson_writer import build_lesson
 
 pytestmark = requires_shared
 

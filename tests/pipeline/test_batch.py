@@ -13,6 +13,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from lesson_author.cli import app
+from lesson_author.cli_present import print_batch_result
 from lesson_author.course.check import check_tree
 from lesson_author.course.knowledge import student_state
 from lesson_author.course.parse import parse_lesson_plan, parse_module_record
@@ -20,7 +21,7 @@ from lesson_author.course.records import recorded_lessons, stale_diff
 from lesson_author.course.tree import CourseTree
 from lesson_author.errors import UserError
 from lesson_author.llm.scripted import ScriptedProvider
-from lesson_author.pipeline.batch import pending_lessons, print_batch_result, run_batch
+from lesson_author.pipeline.batch import pending_lessons, run_batch
 
 pytestmark = requires_shared  # scripted_author's replies come with the seed helpers
 
@@ -207,7 +208,7 @@ def invoke(*argv: str):
 
 def use_model(monkeypatch: pytest.MonkeyPatch, model: BatchModel) -> None:
     provider = ScriptedProvider(model)
-    monkeypatch.setattr("lesson_author.pipeline.run.llm_config", lambda *a, **k: provider)
+    monkeypatch.setattr("lesson_author.pipeline.runner.llm_config", lambda *a, **k: provider)
 
 
 def test_cli_all_pending_module_prints_the_summary_and_exits_0(

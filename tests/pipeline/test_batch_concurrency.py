@@ -20,10 +20,12 @@ from typer.testing import CliRunner
 from lesson_author.build.lesson_doc import FRAME_ROLES, section_role
 from lesson_author.llm.config import LLMConfig
 from lesson_author.llm.scripted import ScriptedProvider
-from lesson_author.pipeline.build import build_lesson, build_node, current_plan
+from lesson_author.pipeline.build import build_node
 from lesson_author.pipeline.concurrency import default_concurrency, map_in_order
 from lesson_author.pipeline.graph import wrap_node
-from lesson_author.pipeline.run import make_run_context
+from lesson_author.pipeline.lesson_files import current_plan
+from lesson_author.pipeline.lesson_writer import build_lesson
+from lesson_author.pipeline.runner import make_run_context
 from lesson_author.pipeline.state import LessonState
 
 SLUG = "z-image"
@@ -186,7 +188,7 @@ def test_author_lesson_concurrency_option_bounds_the_section_calls(
 
     root = make_course(tmp_path)
     provider = SleepyProvider(delay=0.05)
-    monkeypatch.setattr("lesson_author.pipeline.run.llm_config", lambda *a, **k: provider)
+    monkeypatch.setattr("lesson_author.pipeline.runner.llm_config", lambda *a, **k: provider)
     result = CliRunner().invoke(
         app, ["lesson", SLUG, "--concurrency", "3", "--records", str(root)], env={"COLUMNS": "200"}
     )

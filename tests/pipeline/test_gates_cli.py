@@ -32,7 +32,7 @@ def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "lessons"
     shutil.copytree(EXAMPLE_COURSE, root, ignore=shutil.ignore_patterns("build"))
     provider = ScriptedProvider(BatchModel())
-    monkeypatch.setattr("lesson_author.pipeline.run.llm_config", lambda *a, **k: provider)
+    monkeypatch.setattr("lesson_author.pipeline.runner.llm_config", lambda *a, **k: provider)
     return root
 
 

@@ -36,7 +36,7 @@ def course(tmp_path: Path) -> Path:
 
 def use_model(monkeypatch: pytest.MonkeyPatch, reviews) -> ScriptedProvider:
     provider = ScriptedProvider(scripted_author(reviews))
-    monkeypatch.setattr("lesson_author.pipeline.run.llm_config", lambda *a, **k: provider)
+    monkeypatch.setattr("lesson_author.pipeline.runner.llm_config", lambda *a, **k: provider)
     return provider
 
 
@@ -131,8 +131,8 @@ def test_build_without_a_planning_document_says_what_to_run(course: Path, monkey
 
 def test_a_lesson_run_leaves_its_summary_for_the_report(course: Path, monkeypatch) -> None:
     from lesson_author.course.tree import project_root
-    from lesson_author.pipeline.lesson_graph import run_summary_path
     from lesson_author.report.html import run_view
+    from lesson_author.workspace import run_summary_path
 
     use_model(monkeypatch, [CRITICAL_FIRST, PASS_REVIEW])
     assert invoke("lesson", "z-image", "--records", str(course)).exit_code == 0

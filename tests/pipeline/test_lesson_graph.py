@@ -23,12 +23,13 @@ from lesson_author.course.parse import parse_lesson_plan, parse_module_record
 from lesson_author.course.records import stale_diff
 from lesson_author.course.tree import CourseTree
 from lesson_author.llm.scripted import ScriptedProvider
-from lesson_author.pipeline.lesson_graph import (
+from lesson_author.pipeline.runner import (
+    RunStopped,
     build_now,
+    make_run_context,
     review_now,
     run_lesson,
 )
-from lesson_author.pipeline.run import RunStopped, make_run_context
 
 pytestmark = requires_shared
 
@@ -283,7 +284,7 @@ def test_a_gate_after_build_pauses_and_the_edited_lesson_is_reviewed(tmp_path: P
 
 def test_revising_a_hand_edited_lesson_keeps_its_sections_once(tmp_path: Path) -> None:
     from lesson_author.build.mdx import read_mdx
-    from lesson_author.pipeline.build import current_plan, lesson_on_disk
+    from lesson_author.pipeline.lesson_files import current_plan, lesson_on_disk
     from lesson_author.pipeline.revise import revise_lesson
 
     root = make_course(tmp_path)
@@ -321,7 +322,7 @@ def test_a_revision_that_forgets_a_missing_modality_gets_it_from_the_plan(tmp_pa
     from lesson_author.build.lesson_doc import ComparisonRow, GradientCard
     from lesson_author.build.schemas import SectionDraft
     from lesson_author.checks.review_checks import BuildFiles, check_modalities
-    from lesson_author.pipeline.build import current_plan, lesson_on_disk
+    from lesson_author.pipeline.lesson_files import current_plan, lesson_on_disk
     from lesson_author.pipeline.revise import revise_lesson
 
     def prose_only(messages: list[dict[str, str]], schema: type, phase: str):
@@ -373,7 +374,7 @@ def test_a_missing_modality_no_section_talks_about_goes_to_the_first_content_sec
     from lesson_author.build.lesson_doc import CodeBlock
     from lesson_author.checks.review_checks import BuildFiles, check_modalities
     from lesson_author.course.models import Modality
-    from lesson_author.pipeline.build import current_plan, lesson_on_disk
+    from lesson_author.pipeline.lesson_files import current_plan, lesson_on_disk
     from lesson_author.pipeline.revise import revise_lesson, revision_targets
 
     root = make_course(tmp_path)

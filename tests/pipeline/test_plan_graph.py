@@ -17,7 +17,7 @@ from lesson_author.errors import UserError
 from lesson_author.llm.schema_budget import unbounded_fields
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline import schemas
-from lesson_author.pipeline.run import RunStopped, run_plan
+from lesson_author.pipeline.runner import RunStopped, run_plan
 
 EXAMPLE_COURSE = Path(__file__).resolve().parents[2] / "lessons"
 SLUG = "z-image"
@@ -494,7 +494,7 @@ def test_every_planning_schema_is_bounded() -> None:
 
 def test_checkpoints_give_back_the_package_types_not_dicts() -> None:
     from lesson_author.course.models import LessonPlan, Review
-    from lesson_author.pipeline.graph import checkpoint_serializer
+    from lesson_author.pipeline.runner import checkpoint_serializer
     from lesson_author.pipeline.state import LessonState, NodeUsage
 
     serde = checkpoint_serializer()

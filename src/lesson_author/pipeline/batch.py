@@ -5,7 +5,7 @@ not recorded yet: no per-lesson summary and no concept row names them (the same
 test ``author status`` uses).  A lesson that has a planning document but no record
 entry is pending too (its run starts from that document).
 
-The batch runs :func:`~lesson_author.pipeline.lesson_graph.run_lesson` for each
+The batch runs :func:`~lesson_author.pipeline.runner.run_lesson` for each
 pending lesson in course order, one after the other.  Each lesson's record step
 writes the module record before the next lesson starts, and each run reads the
 records afresh, so a lesson's student state includes the lessons the batch
@@ -40,7 +40,7 @@ from lesson_author.course.tree import CourseTree, LessonLocation
 from lesson_author.errors import UserError
 from lesson_author.llm.errors import LLMError
 
-from .lesson_graph import LessonRunResult, run_lesson
+from .runner import LessonRunResult, run_lesson
 
 Outcome = Literal["recorded", "not_pass", "failed", "skipped"]
 
@@ -332,96 +332,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     return " ".join(text.split())
-
-
-# ---------------------------------------------------------------- printing
-
-
-OUTCOME_STYLE = {"recorded": "green", "not_pass": "yellow", "failed": "red", "skipped": "red"}
-VERDICT_STYLE = {"PASS": "green", "NEEDS REVISION": "yellow", "MAJOR REVISION": "red"}
-
-
-class BatchPrinter:
-    """``on_lesson`` for the CLI: a rule before each lesson, one line after it."""
-
-    def __init__(self, console: Any) -> None:
-        self.console = console
-
-    def __call__(self, event: BatchEvent) -> None:
-        entry = event.entry
-        where = f"[{event.index}/{event.total}] {entry.slug} (module {entry.location.module})"
-        if event.kind == "start":
-            self.console.rule(where, style="cyan")
-            return
-        style = OUTCOME_STYLE.get(entry.outcome or "", "white")
-        self.console.print(f"[{style}]{where}: {entry.status_text}[/{style}]", highlight=False)
-
-
-def summary_table(batch: BatchResult) -> Any:
-    """Lesson, verdict, iterations, time, tokens and status, one row per pending lesson."""
-    from rich.table import Table
-
-    table = Table(title=f"author lesson --all-pending: {batch.scope}")
-    for name in ("lesson", "module", "verdict", "iterations", "time s", "calls", "tokens in/out"):
-        table.add_column(name, justify="left" if name in ("lesson", "verdict") else "right")
-    table.add_column("status", overflow="fold")
-    for e in batch.entries:
-        verdict = e.verdict
-        tokens_in, tokens_out = e.tokens
-        ran = e.outcome not in ("skipped", None)
-        style = OUTCOME_STYLE.get(e.outcome or "", "white")
-        table.add_row(
-            e.slug,
-            e.location.module,
-            f"[{VERDICT_STYLE.get(verdict, 'white')}]{verdict}[/]" if verdict else "-",
-            str(e.iterations) if ran else "-",
-            f"{e.elapsed_s:.1f}" if e.outcome not in ("skipped", None) else "-",
-            str(e.calls) if ran else "-",
-            f"{tokens_in}/{tokens_out}" if ran else "-",
-            f"[{style}]{e.short_status}[/{style}]",
-        )
-    if batch.entries:
-        table.add_section()
-        tokens = [e.tokens for e in batch.entries]
-        table.add_row(
-            "total",
-            "",
-            "",
-            "",
-            f"{batch.elapsed_s:.1f}",
-            str(sum(e.calls for e in batch.entries)),
-            f"{sum(t[0] for t in tokens)}/{sum(t[1] for t in tokens)}",
-            _counts_text(batch),
-            style="bold",
-        )
-    return table
-
-
-def _counts_text(batch: BatchResult) -> str:
-    parts = [
-        f"{batch.count('recorded')} recorded",
-        f"{batch.count('not_pass')} not PASS",
-        f"{batch.count('failed')} failed",
-        f"{batch.count('skipped')} skipped",
-    ]
-    return ", ".join(p for p in parts if not p.startswith("0 ")) or "nothing to do"
-
-
-def print_batch_result(batch: BatchResult, console: Any) -> None:
-    if not batch.entries:
-        console.print(
-            f"[green]{batch.scope}: no pending lessons (every planned lesson is recorded)[/green]"
-        )
-        return
-    console.print(summary_table(batch))
-    if batch.interrupted:
-        console.print("[red]interrupted: run the same command again to go on[/red]")
-    for e in batch.entries:
-        if e.outcome == "failed":
-            console.print(f"[red]{e.slug}: {e.reason}[/red]", highlight=False)
-    skipped = [e.slug for e in batch.entries if e.outcome == "skipped"]
-    if skipped and not batch.interrupted:
-        console.print(
-            f"[red]skipped {', '.join(skipped)}: fix the failed lesson and run the same command "
-            "again (recorded lessons are not pending any more)[/red]"
-        )

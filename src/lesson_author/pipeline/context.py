@@ -8,6 +8,7 @@ a fresh one, so nothing in it may be needed to reproduce a finished node.
 from __future__ import annotations
 
 import contextvars
+import importlib.resources
 import os
 import threading
 import time
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import jinja2
 from pydantic import BaseModel
 
+from lesson_author.course.tree import _author_pyproject
+from lesson_author.errors import UserError
 from lesson_author.llm.usage import Usage, UsageLog
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 PROMPTS_ENV = "AUTHOR_PROMPTS_DIR"
+PROMPTS_PACKAGE = "lesson_author.prompts"  # the top-level prompts/, shipped in the wheel
 SYSTEM_TEMPLATE = "system.md.j2"
 
 # the node whose model calls are being counted (set by the graph's node wrapper)
@@ -41,12 +45,38 @@ current_node: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
-def prompts_dir() -> Path:
-    """`prompts/` of the project checkout (or $AUTHOR_PROMPTS_DIR)."""
+def packaged_prompts_dir() -> Path:
+    """The prompts that ship with lesson-author (the checkout's prompts/ when editable)."""
+    try:
+        return Path(str(importlib.resources.files(PROMPTS_PACKAGE)))
+    except ModuleNotFoundError as exc:  # an editable install made before prompts were packaged
+        raise UserError(
+            f"the prompts are not installed ({PROMPTS_PACKAGE} is missing): reinstall "
+            "lesson-author (in a checkout: pip install -e .)"
+        ) from exc
+
+
+def prompts_dir(records_dir: Path | None = None) -> Path:
+    """Where the prompts are: $AUTHOR_PROMPTS_DIR, else ``prompts = "dir"`` under
+    ``[tool.author]`` in the course's pyproject.toml (relative to that file), else the
+    packaged prompts. UserError when the chosen folder is missing."""
     override = os.environ.get(PROMPTS_ENV)
     if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "prompts"
+        path = Path(override)
+        if not path.is_dir():
+            raise UserError(f"${PROMPTS_ENV} is not a directory", path=path)
+        return path
+    found = _author_pyproject(Path(records_dir).resolve()) if records_dir is not None else None
+    if found is not None and "prompts" in found[1]:
+        pyproject, table = found
+        value = table["prompts"]
+        if not isinstance(value, str) or not value.strip():
+            raise UserError("[tool.author] prompts must be a path string", path=pyproject)
+        path = pyproject.parent / Path(value).expanduser()
+        if not path.is_dir():
+            raise UserError(f"[tool.author] prompts: {path} is not a directory", path=pyproject)
+        return path
+    return packaged_prompts_dir()
 
 
 def prompt_environment(directory: Path | None = None) -> jinja2.Environment:
@@ -67,7 +97,7 @@ def no_progress(event: ProgressEvent) -> None:
 
 @dataclass
 class RunContext:
-    """One run's collaborators. Build it with pipeline.run (or directly in tests)."""
+    """One run's collaborators. Build it with pipeline.runner.make_run_context (or directly in tests)."""
 
     tree: CourseTree
     location: LessonLocation

@@ -12,9 +12,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from lesson_author.course.models import CognitiveLoad
+from lesson_author.workspace import check_plan_writable
 
 from .orient import CANDIDATE_TOKEN_BUDGET, lesson_numbers, select_candidates, tokens
-from .plan_document import check_writable
 from .state import LessonInfo, LessonState, ModuleContext
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def load_node(state: LessonState, run: RunContext) -> dict[str, Any]:
     """Locate the lesson, read its module context, select candidate concepts. No LLM."""
     loc = run.location
     tree = run.tree
-    check_writable(run, loc.plan_path)
+    check_plan_writable(run.project_root, loc.plan_path, force=run.force)
     series = tree.series_plan(loc.series)
     module_plan = tree.module_plan(loc.module)
     record = tree.module_record(loc.module)

@@ -49,8 +49,8 @@ from lesson_author.course.records import (
 )
 from lesson_author.course.tree import write_atomic
 
-from .build import current_plan, lesson_on_disk, lesson_title, section_digests
 from .context import RunContext
+from .lesson_files import current_plan, lesson_on_disk, lesson_title, section_digests
 from .state import LessonState
 
 RECORD = "record"

@@ -28,10 +28,16 @@ from lesson_author.review.findings import (
     reviewer_notes,
     verify_previous,
 )
+from lesson_author.workspace import remember_written
 
-from .build import current_plan, lesson_on_disk, lesson_paths, lesson_title, section_digests
 from .context import RunContext
-from .plan_document import remember_written
+from .lesson_files import (
+    current_plan,
+    lesson_on_disk,
+    lesson_paths,
+    lesson_title,
+    section_digests,
+)
 from .state import LessonState
 
 REVIEW = "review"

@@ -35,18 +35,10 @@ from lesson_author.checks.review_checks import (
 )
 from lesson_author.course.models import Finding, LessonPlan, Modality, OutlineSection
 
-from .build import (
-    build_frame,
-    build_notebook,
-    current_plan,
-    frame_section,
-    lesson_on_disk,
-    lesson_title,
-    with_plan_blocks,
-    write_lesson_files,
-)
 from .concurrency import map_in_order
 from .context import RunContext
+from .lesson_files import current_plan, lesson_on_disk, lesson_title, write_lesson_files
+from .lesson_writer import build_frame, build_notebook, frame_section, with_plan_blocks
 from .state import LessonState
 
 REVISE_SECTION = "revise_section"

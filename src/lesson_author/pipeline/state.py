@@ -154,7 +154,11 @@ class LessonState(BaseModel):
     """Everything a lesson run knows; checkpointed after every node."""
 
     slug: str
-    kind: str = Field(default="plan", description="'plan' or 'lesson' (which graph runs)")
+    kind: str = Field(default="plan", description="'plan' (ends after write_plan) or 'lesson'")
+    from_plan: bool = Field(
+        default=False,
+        description="a lesson run from the planning document on disk: starts at build",
+    )
     status: str = "started"
     # load
     lesson: LessonInfo | None = None

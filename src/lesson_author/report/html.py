@@ -45,6 +45,7 @@ from lesson_author.review.status import (
     iteration_numbers,
     status_counts,
 )
+from lesson_author.workspace import run_summary_path
 
 __all__ = [
     "STATUS_RULE",
@@ -480,7 +481,7 @@ def write_report(slug: str, records_dir: Path, out: Path | None = None) -> Path:
     mdx_path = location.build_dir / f"{slug}.mdx"
     lesson_mdx = _read_side_file(mdx_path, root, warnings)
     json_reviews, verifications = _review_files(root / "reviews" / slug, root, warnings)
-    run_path = root / ".author" / "runs" / f"{slug}.json"
+    run_path = run_summary_path(root, slug)
     run = _read_json(run_path, root, warnings) if run_path.is_file() else None
     html = render_report(
         ReportInput(
