@@ -14,7 +14,7 @@ from .errors import LLMError, register_secret
 PROVIDERS = ("auto", "openai", "local")
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 BUNDLED_MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1"
-CACHE_RELATIVE_PATH = Path(".author") / "cache.sqlite"
+CACHE_RELATIVE_PATH = Path(".author") / "cache.sqlite"  # = lesson_author.workspace.cache_path
 
 ENV_BASE_URL = "OPENAI_BASE_URL"
 ENV_API_KEY = "OPENAI_API_KEY"
@@ -236,5 +236,7 @@ def load_config(
             project = project_root.resolve()
         else:
             project = pyproject.parent if pyproject is not None else start
-        config.cache_path = project / CACHE_RELATIVE_PATH
+        from lesson_author.workspace import cache_path
+
+        config.cache_path = cache_path(project)
     return config

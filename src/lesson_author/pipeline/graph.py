@@ -48,7 +48,6 @@ from .state import LessonState, NodeUsage
 
 NodeFunction = Callable[[LessonState, RunContext], dict[str, Any]]
 
-CHECKPOINT_RELATIVE_PATH = Path(".author") / "checkpoints.sqlite"
 RECURSION_LIMIT = 200
 # the packages whose types a node may put into the state (not llm/, report/, cli)
 STATE_PACKAGES = (
@@ -190,7 +189,9 @@ def build_graph(
 
 
 def checkpoint_path(project_root: Path) -> Path:
-    return project_root / CHECKPOINT_RELATIVE_PATH
+    from lesson_author.workspace import checkpoint_path as path
+
+    return path(project_root)
 
 
 def _checkpoint_types() -> list[type]:

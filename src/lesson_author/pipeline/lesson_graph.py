@@ -264,7 +264,9 @@ def run_lesson_graph(
 
 def run_summary_path(project_root: Path, slug: str) -> Path:
     """Where the last run of a lesson leaves its summary (read by `author report`)."""
-    return Path(project_root) / ".author" / "runs" / f"{slug}.json"
+    from lesson_author.workspace import run_summary_path as path
+
+    return path(project_root, slug)
 
 
 def write_run_summary(project_root: Path, result: LessonRunResult) -> None:
@@ -355,12 +357,15 @@ def review_now(run: RunContext) -> tuple[Review, list[str]]:
     The review is the planning document's next iteration; its verification covers the
     findings of the last review there.
     """
+    from lesson_author.review.documents import next_iteration
+
     from .build import current_plan
     from .review import review_lesson, write_review
 
     plan = current_plan(None, run)
     previous = plan.reviews[-1] if plan.reviews else None
-    iteration = (previous.iteration or len(plan.reviews)) + 1 if previous else 1
+    # after every review on disk too: a planning document cut short keeps its history there
+    iteration = next_iteration(run.project_root, run.location.slug, plan)
     review, statuses = review_lesson(
         run, plan, iteration=iteration, of=max(run.max_iterations, iteration), previous=previous
     )

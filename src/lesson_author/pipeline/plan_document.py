@@ -22,7 +22,6 @@ from .state import LessonState
 if TYPE_CHECKING:
     from .context import RunContext
 
-WRITTEN_RELATIVE_PATH = Path(".author") / "written.json"
 
 
 # ---------------------------------------------------------------- assembling
@@ -87,7 +86,9 @@ def content_hash(text: str) -> str:
 
 
 def _written_path(project_root: Path) -> Path:
-    return project_root / WRITTEN_RELATIVE_PATH
+    from lesson_author.workspace import written_path
+
+    return written_path(project_root)
 
 
 def _relative_key(project_root: Path, path: Path) -> str:

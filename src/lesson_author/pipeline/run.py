@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lesson_author.course.tree import CourseTree, project_root, validate_slug
-from lesson_author.errors import UserError
+from lesson_author.errors import EXIT_INTERRUPTED, EXIT_PROVIDER, UserError
 from lesson_author.llm.base import Provider
 from lesson_author.llm.config import LLMConfig
 from lesson_author.llm.errors import LLMError
@@ -49,9 +49,10 @@ def llm_config(records_dir: Path, **options: Any) -> LLMConfig:
 
 
 class RunStopped(UserError):
-    """The run stopped before its end (provider failure, Ctrl-C); it can be resumed."""
+    """The run stopped before its end: the provider failed (exit 4) or Ctrl-C (exit 130);
+    it can be resumed."""
 
-    exit_code = 1
+    exit_code = EXIT_PROVIDER
 
 
 @dataclass
@@ -133,7 +134,7 @@ def make_run_context(
         window = config.n_ctx
     tree = CourseTree.open(records_dir)
     location = tree.locate(slug)
-    return RunContext(
+    run = RunContext(
         tree=tree,
         location=location,
         provider=_provider(config),
@@ -147,6 +148,10 @@ def make_run_context(
         candidate_tokens=candidate_budget(window),
         max_concurrency=max_concurrency or default_concurrency(config),
     )
+    from .load import check_readable
+
+    check_readable(run)  # every file the run writes back, before the first model call
+    return run
 
 
 def run_graph(
@@ -198,10 +203,14 @@ def run_graph(
             where = graph.get_state(config).next
             node = where[0] if where else "?"
             cause = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            raise RunStopped(
+            stopped = RunStopped(
                 f"stopped at {node}: {cause}. Run `author {kind} {run.location.slug}` again to "
                 f"resume at {node} (finished steps are kept), or add --restart to start over"
-            ) from exc
+            )
+            stopped.exit_code = (
+                EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_PROVIDER
+            )
+            raise stopped from exc
         state = LessonState.model_validate(values)
         return state, resumed_at, time.perf_counter() - started
     finally:
