@@ -35,6 +35,8 @@ def test_transient_faults_are_retried_and_said_as_they_happen(project: Path, end
     assert "attempt 1/3 failed: cannot connect" in err  # the dropped connection
     assert error_lines(err) == []
     assert_records_clean(project)
+    for command in (["check"], ["records", "--check"]):  # the commands themselves, once
+        assert run_author(project, *command).returncode == 0
 
 
 def test_a_hung_endpoint_says_it_waits_then_fails_with_exit_4_and_resumes(

@@ -267,9 +267,11 @@ class OpenAIProvider:
                 with _WaitNotice(
                     self._say,
                     self.wait_notice_s,
-                    lambda s, a=attempt: f"  {phase}: waiting for {self.model}'s reply, "
-                    f"{s:.0f}s so far (attempt {a}/{self.max_attempts}, timeout "
-                    f"{self.timeout_s:g}s)",
+                    lambda s, a=attempt: (
+                        f"  {phase}: waiting for {self.model}'s reply, "
+                        f"{s:.0f}s so far (attempt {a}/{self.max_attempts}, timeout "
+                        f"{self.timeout_s:g}s)"
+                    ),
                 ):
                     return self._client.chat.completions.create(**kwargs)
             except openai.APITimeoutError:

@@ -135,6 +135,7 @@ def _invoke(
     run: RunContext, graph: Any, kind: str, *, restart: bool
 ) -> tuple[LessonState, str | None, str | None]:
     """Start (or resume) `graph` on the lesson's `kind` thread; the final state, the node resumed at."""
+    from lesson_author.errors import EXIT_INTERRUPTED, EXIT_PROVIDER
     from lesson_author.llm.errors import LLMError
 
     from .graph import clear_thread, thread_config, thread_id
@@ -162,15 +163,21 @@ def _invoke(
             clear_thread(graph.checkpointer, thread)  # the last run finished: start a new one
         payload = LessonState(slug=run.location.slug, kind=kind)
     try:
-        values = graph.invoke(payload, config)
+        # durability="sync": each node's checkpoint is on disk before the next node starts,
+        # so a kill -9 never loses a finished node (the default writes it in the background)
+        values = graph.invoke(payload, config, durability="sync")
     except (LLMError, KeyboardInterrupt) as exc:
         where = graph.get_state(config).next
         node = where[0] if where else "?"
         cause = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        raise RunStopped(
+        stopped = RunStopped(
             f"stopped at {node}: {cause}. Run `author lesson {run.location.slug}` again to resume "
             f"at {node} (finished steps are kept), or add --restart to start over"
-        ) from exc
+        )
+        stopped.exit_code = (
+            EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_PROVIDER
+        )
+        raise stopped from exc
     paused = graph.get_state(config).next
     return LessonState.model_validate(values), resumed_at, (paused[0] if paused else None)
 

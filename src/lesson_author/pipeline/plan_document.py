@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from .context import RunContext
 
 
-
 # ---------------------------------------------------------------- assembling
 
 

@@ -198,7 +198,7 @@ def run_graph(
                 clear_thread(saver, thread)  # the last run finished: start a new one
             payload = LessonState(slug=run.location.slug, kind=kind)
         try:
-            values = graph.invoke(payload, config)
+            values = graph.invoke(payload, config, durability="sync")  # kill -9 loses no node
         except (LLMError, KeyboardInterrupt) as exc:
             where = graph.get_state(config).next
             node = where[0] if where else "?"
