@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from lesson_author.workspace import cache_path
+from lesson_author.workspace import cache_path as workspace_cache_path
 
 from .errors import REDACTED, LLMError, register_secret
 
 PROVIDERS = ("auto", "openai", "local")
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 BUNDLED_MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1"
-CACHE_RELATIVE_PATH = cache_path(Path())  # .author/cache.sqlite, from lesson_author.workspace
+CACHE_RELATIVE_PATH = workspace_cache_path(Path())  # .author/cache.sqlite, from lesson_author.workspace
 
 ENV_BASE_URL = "OPENAI_BASE_URL"
 ENV_API_KEY = "OPENAI_API_KEY"
@@ -272,5 +272,5 @@ def load_config(
             project = project_root.resolve()
         else:
             project = pyproject.parent if pyproject is not None else start
-        config.cache_path = cache_path(project)
+        config.cache_path = workspace_cache_path(project)
     return config
