@@ -36,3 +36,22 @@ def seeds_dir(shared_dir: Path) -> Path:
 def corpus_dir(shared_dir: Path) -> Path:
     """The real course's records (``../shared/corpus/courseai-records``); read-only."""
     return _needs(shared_dir / "corpus" / "courseai-records", "the records corpus")
+
+
+@pytest.fixture(scope="session")
+def example_course_readonly() -> Path:
+    """The example course as committed, read-only (never the live ``lessons/``, which the
+    README's first command writes): for tests that only read it."""
+    from example_course import EXAMPLE_COURSE
+
+    if not (EXAMPLE_COURSE / "course.md").is_file():
+        pytest.skip(f"needs the example course (not found under {EXAMPLE_COURSE})")
+    return EXAMPLE_COURSE
+
+
+@pytest.fixture
+def example_course(tmp_path: Path, example_course_readonly: Path) -> Path:
+    """A writable copy of the committed example course at ``tmp_path / "lessons"``."""
+    from example_course import copy_example_course
+
+    return copy_example_course(tmp_path / "lessons")

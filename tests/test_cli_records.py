@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 import typer
+from example_course import EXAMPLE_COURSE as EXAMPLE
+from example_course import copy_example_course
 from typer.testing import CliRunner
 
 from lesson_author import __version__
 from lesson_author.cli import ErrorBoundary, app, open_tree
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "lessons"
 
 SMALL = {
     "7.1": ["controlnet", "controlnet-in-practice", "ip-adapter"],
@@ -214,7 +215,7 @@ def test_example_course(runner: CliRunner, tmp_path: Path) -> None:
     if not (EXAMPLE / "series-7" / "plan.md").is_file():
         pytest.skip("the example course in lessons/ is not there yet")
     copy = tmp_path / "lessons"
-    shutil.copytree(EXAMPLE, copy)
+    copy_example_course(copy)
     check = runner.invoke(app, ["check", str(copy)])
     assert check.exit_code == 0, check.stdout
     assert runner.invoke(app, ["status", str(copy)]).exit_code == 0

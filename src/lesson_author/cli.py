@@ -5,11 +5,15 @@ result.  Every command gets the same ``--records`` option (:data:`RecordsOption`
 and opens its tree with :func:`open_tree`.  The one error boundary is
 :class:`ErrorBoundary`: a :class:`~lesson_author.errors.UserError` (or an OS
 error such as a permission problem) raised anywhere under a command becomes one
-red line on stderr and exit code 2, never a traceback.
+red line on stderr and exit code 2 (or the error's own ``exit_code``), never a traceback.
 
-Exit codes: 0 ok; 1 the command found something (problems, stale records);
-2 bad input; 3 a lesson that did not reach PASS (``author lesson``); a batch
-(``author lesson --all-pending``) exits 1 when a lesson failed or was skipped.
+Exit codes (:mod:`lesson_author.errors`): 0 ok; 1 the command found something
+(problems, stale records); 2 bad input, or another process is writing the tree;
+3 a lesson that did not reach PASS (``author lesson``); 4 the model provider
+failed; 130 interrupted (Ctrl-C); a batch (``author lesson --all-pending``)
+exits 1 when a lesson failed or was skipped.
+
+Every command that writes holds the records tree's writer lock (:func:`writing`).
 """
 
 from __future__ import annotations
@@ -29,10 +33,14 @@ from lesson_author.course.check import check_tree
 from lesson_author.course.records import regenerate, stale_diff
 from lesson_author.course.status import print_status
 from lesson_author.course.tree import CourseTree, find_records_dir, write_atomic
-from lesson_author.errors import UserError
-
-EXIT_FOUND = 1
-EXIT_USAGE = 2
+from lesson_author.errors import (
+    EXIT_FOUND,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_PASS,
+    EXIT_PROVIDER,
+    EXIT_USAGE,
+    UserError,
+)
 
 
 def stdout() -> Console:
@@ -43,23 +51,51 @@ def stderr() -> Console:
     return Console(stderr=True, soft_wrap=True, highlight=False)
 
 
-def fail(message: str) -> NoReturn:
-    """Print one red line on stderr and exit 2 (for errors that are no UserError)."""
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print one red line on stderr and exit ``code`` (2: bad input)."""
     stderr().print(Text(f"error: {message}", style="red"))
-    raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(code)
 
 
 class ErrorBoundary(TyperGroup):
-    """The app's group: turns user errors under any command into one line + exit 2."""
+    """The app's group: turns errors under any command into one line and an exit code:
+    a user error 2 (or its own ``exit_code``), a provider failure 4, Ctrl-C 130."""
 
     def invoke(self, ctx: typer.Context) -> Any:
+        from lesson_author.llm.errors import LLMError
+
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            fail(str(exc))
+            fail(str(exc), getattr(exc, "exit_code", EXIT_USAGE))
+        except LLMError as exc:
+            fail(str(exc), EXIT_PROVIDER)
+        except KeyboardInterrupt:
+            fail("interrupted (Ctrl-C); run the command again to resume", EXIT_INTERRUPTED)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             fail(f"{where}{exc.strerror or exc}")
+
+
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="If another author process is writing the records tree, wait for it "
+        "(default: stop at once, exit 2).",
+    ),
+]
+
+
+def writing(records_dir: Path, what: str, wait: bool = False) -> Any:
+    """The records tree's writer lock for a command that writes (``what``: the command, as
+    the lock's holder file shows it to a second writer); waits and clean-ups go to stderr."""
+    from lesson_author.workspace import writer_lock
+
+    def notify(line: str) -> None:
+        stderr().print(Text(line, style="yellow"))
+
+    return writer_lock(records_dir, what, wait=wait, notify=notify)
 
 
 app = typer.Typer(
@@ -151,6 +187,7 @@ def records_command(
             "--check", help="Write nothing; print a diff of what is stale, exit 1 if any."
         ),
     ] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Regenerate the derived parts of the records (statuses, counts, review lines)."""
     tree = open_tree(records, path)
@@ -164,10 +201,11 @@ def records_command(
             raise typer.Exit(EXIT_FOUND)
         stderr().print(Text(f"records are up to date ({tree.root})", style="green"))
         return
-    changes = regenerate(tree)  # every new text is computed before anything is written
-    for target, text in changes.items():
-        write_atomic(target, text)
-        typer.echo(f"updated {target}")
+    with writing(tree.root, "author records", wait):
+        changes = regenerate(tree)  # every new text is computed before anything is written
+        for target, text in changes.items():
+            write_atomic(target, text)
+            typer.echo(f"updated {target}")
     if not changes:
         stderr().print(Text(f"records are up to date ({tree.root})", style="green"))
 
@@ -196,6 +234,7 @@ def plan(
         bool, typer.Option("--force", help="Overwrite a planning document a person edited.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Plan a lesson: orient, analyze, design and check it into its planning document."""
     from lesson_author.cli_present import RichProgress, print_result
@@ -211,14 +250,15 @@ def plan(
         cache=False if no_cache else None,
     )
     progress = None if as_json else RichProgress(stderr())
-    result = run_plan(
-        slug,
-        records_dir=records_dir,
-        config=config,
-        restart=restart,
-        force=force,
-        progress=progress,
-    )
+    with writing(records_dir, f"author plan {slug}", wait):
+        result = run_plan(
+            slug,
+            records_dir=records_dir,
+            config=config,
+            restart=restart,
+            force=force,
+            progress=progress,
+        )
     if as_json:
         typer.echo(result.to_json())
     else:
@@ -242,7 +282,6 @@ def report(
 
 # ---------------------------------------------------------------- lesson: build, review, record
 
-EXIT_NOT_PASS = 3
 
 BaseUrlOption = Annotated[
     str | None, typer.Option("--base-url", help="An OpenAI-compatible endpoint.")
@@ -358,6 +397,7 @@ def lesson(
             show_default=False,
         ),
     ] = None,
+    wait: WaitOption = False,
 ) -> None:
     """Plan (unless planned), build, review and revise until PASS, record. Exit 3 if not PASS.
 
@@ -384,6 +424,7 @@ def lesson(
             force=force,
             concurrency=concurrency,
             as_json=as_json,
+            lock_wait=wait,
         )
         return
     assert slug is not None
@@ -400,19 +441,20 @@ def lesson(
         cache=False if no_cache else None,
     )
     progress = None if as_json else RichProgress(stderr())
-    result = run_lesson(
-        slug,
-        records_dir=records_dir,
-        config=config,
-        max_iterations=max_iterations,
-        restart=restart,
-        replan=replan,
-        force=force,
-        progress=progress,
-        concurrency=concurrency,
-        approve=approve,
-        resume_only=continue_run,
-    )
+    with writing(records_dir, f"author lesson {slug}", wait):
+        result = run_lesson(
+            slug,
+            records_dir=records_dir,
+            config=config,
+            max_iterations=max_iterations,
+            restart=restart,
+            replan=replan,
+            force=force,
+            progress=progress,
+            concurrency=concurrency,
+            approve=approve,
+            resume_only=continue_run,
+        )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -463,6 +505,7 @@ def _lesson_batch(
         config=config,
         progress=None if as_json else RichProgress(stderr()),
         on_lesson=None if as_json else BatchPrinter(stderr()),
+        lock_notify=lambda line: stderr().print(Text(line, style="yellow")),
         **run_options,
     )
     if as_json:
@@ -475,6 +518,7 @@ def _lesson_batch(
 
 @app.command()
 def build(
+    ctx: typer.Context,
     slug: SlugArgument,
     records: RecordsOption = None,
     base_url: BaseUrlOption = None,
@@ -486,10 +530,12 @@ def build(
         bool, typer.Option("--force", help="Overwrite a lesson or notebook a person edited.")
     ] = False,
     as_json: JsonOption = False,
+    wait: WaitOption = False,
 ) -> None:
     """Build the lesson (.mdx) and its practice notebook (.ipynb) from the planning document."""
     from lesson_author.pipeline.runner import build_now
 
+    ctx.with_resource(writing(find_records_dir(records, Path.cwd()), f"author build {slug}", wait))
     run = _lesson_setup(
         slug,
         records,
@@ -514,6 +560,7 @@ def build(
 
 @app.command()
 def review(
+    ctx: typer.Context,
     slug: SlugArgument,
     records: RecordsOption = None,
     base_url: BaseUrlOption = None,
@@ -522,11 +569,13 @@ def review(
     local_model: LocalModelOption = None,
     no_cache: NoCacheOption = False,
     as_json: JsonOption = False,
+    wait: WaitOption = False,
 ) -> None:
     """Review the lesson as it is on disk (after hand edits too); exit 3 unless PASS."""
     from lesson_author.cli_present import findings_table
     from lesson_author.pipeline.runner import review_now
 
+    ctx.with_resource(writing(find_records_dir(records, Path.cwd()), f"author review {slug}", wait))
     run = _lesson_setup(
         slug,
         records,

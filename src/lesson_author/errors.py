@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# the exit codes of `author` (README: Exit codes)
+EXIT_OK = 0
+EXIT_FOUND = 1  # check / records --check found problems; a batch lesson failed
+EXIT_USAGE = 2  # bad input: one line naming the file and line; another writer holds the lock
+EXIT_NOT_PASS = 3  # the lesson did not reach PASS
+EXIT_PROVIDER = 4  # the model provider failed (after its retries)
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
 
 class UserError(Exception):
     """A mistake in the user's input or environment; printed as one line, exit 2."""

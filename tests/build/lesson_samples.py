@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from example_course import copy_example_course
 
 from lesson_author.build.schemas import (
     ExerciseDraft,
@@ -31,7 +31,6 @@ SHARED = PROJECT.parent / "shared"
 SEED_004 = SHARED / "seeds" / "004_f37c31f4a5f7254a.txt"
 SEED_001 = SHARED / "seeds" / "001_af5e51969666283b.txt"
 SEED_002 = SHARED / "seeds" / "002_583086d69e78ccc8.txt"
-EXAMPLE_COURSE = PROJECT / "lessons"
 
 requires_shared = pytest.mark.skipif(
     not SEED_004.is_file(),
@@ -66,7 +65,7 @@ def seed_plan_text(*, practice: bool = True) -> str:
 def make_course(tmp_path: Path, *, practice: bool = True) -> Path:
     """A temp copy of the example course with seed 004 as z-image's planning document."""
     root = tmp_path / "lessons"
-    shutil.copytree(EXAMPLE_COURSE, root, ignore=shutil.ignore_patterns("build"))
+    copy_example_course(root)
     plan = root / "series-7" / "module-7-4" / "lessons" / "z-image.md"
     plan.write_text(seed_plan_text(practice=practice), encoding="utf-8")
     return root

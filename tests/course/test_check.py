@@ -6,11 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from example_course import EXAMPLE_COURSE as EXAMPLE
 
 from lesson_author.course.check import Problem, check_tree
 from lesson_author.course.tree import CourseTree
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "lessons"
 
 SMALL = {
     "7.1": ["controlnet", "controlnet-in-practice", "ip-adapter"],

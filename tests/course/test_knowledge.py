@@ -6,13 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from example_course import EXAMPLE_COURSE as EXAMPLE
 
 from lesson_author.course.knowledge import concept_head, student_state
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, module_id_key
 from lesson_author.errors import UserError
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "lessons"
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from example_course import EXAMPLE_COURSE as EXAMPLE
 from rich.console import Console
 
 from lesson_author.course.models import Verdict
 from lesson_author.course.status import course_status, print_status
 from lesson_author.course.tree import CourseTree
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "lessons"
 
 
 def seed(seeds_dir: Path, number: str) -> Path:

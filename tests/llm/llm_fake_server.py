@@ -7,8 +7,12 @@ request to /v1/chat/completions takes the next step of a script:
     text("...")           200, raw text as the content (broken JSON)
     status(429, retry_after="1")   an error status, optional Retry-After
     slow(seconds, step)   sleep, then answer with `step`
+    schema_reply()        200, a reply valid for the request's own schema
+    drop()                close the connection without answering
 
-`rejects_json_schema=True` answers 400 to any request whose response_format is
+`auto=True` answers every request past the script with `schema_reply()` (a whole
+`author lesson` run against the server); `on_request(n)` is called as request n
+arrives (a test kills the client there). `rejects_json_schema=True` answers 400 to any request whose response_format is
 json_schema, without using a step (an endpoint that only knows JSON mode). The
 server refuses more than `max_requests` requests, answers 418 when the script
 is exhausted, and shuts itself down after `lifetime_s` if a test forgets to.
@@ -34,6 +38,8 @@ class Step:
     delay_s: float = 0.0
     error_message: str = ""
     finish_reason: str = "stop"
+    from_schema: bool = False  # build the content from the request's schema
+    drop: bool = False  # close the connection without a response
 
 
 def ok(obj: Any) -> Step:
@@ -56,7 +62,124 @@ def slow(seconds: float, step: Step) -> Step:
         headers=step.headers,
         delay_s=seconds,
         error_message=step.error_message,
+        from_schema=step.from_schema,
+        drop=step.drop,
     )
+
+
+def schema_reply() -> Step:
+    return Step(from_schema=True)
+
+
+def drop() -> Step:
+    return Step(drop=True)
+
+
+# ---------------------------------------------------------------- replies built from a schema
+
+_WORDS = [
+    "latent",
+    "noise",
+    "schedule",
+    "denoiser",
+    "patch",
+    "token",
+    "attention",
+    "prompt",
+    "encoder",
+    "sampler",
+    "guidance",
+    "resolution",
+    "decoder",
+    "step",
+    "budget",
+    "quality",
+    "speed",
+    "pipeline",
+    "training",
+    "inference",
+    "image",
+    "text",
+]
+
+
+class _Writer:
+    """Schema-valid values: varied words (not one word repeated), within every bound."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.defs = schema.get("$defs", {})
+        self.n = 0
+
+    def words(self, low: int, high: int | None) -> str:
+        out: list[str] = []
+        while len(" ".join(out)) < max(low, 24):
+            out.append(_WORDS[self.n % len(_WORDS)])
+            self.n += 1
+        text = " ".join(out)
+        if high is not None and len(text) > high:
+            text = text[:high].rstrip() or "x" * max(1, min(high, low or 1))
+        return text
+
+    def value(self, node: dict[str, Any]) -> Any:
+        if "$ref" in node:
+            return self.value(self.defs[node["$ref"].rsplit("/", 1)[-1]])
+        if "const" in node:
+            return node["const"]
+        if "enum" in node:
+            return node["enum"][self.n % len(node["enum"])]
+        for key in ("anyOf", "oneOf"):
+            if key in node:
+                options = [o for o in node[key] if o.get("type") != "null"] or node[key]
+                return self.value(options[0])
+        if "allOf" in node:
+            return self.value(node["allOf"][0])
+        kind = node.get("type", "object")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "object":
+            props = node.get("properties", {})
+            return {name: self.value(sub) for name, sub in props.items()}
+        if kind == "array":
+            low = int(node.get("minItems", 0))
+            high = node.get("maxItems")
+            count = max(low, 1 if high is None or high >= 1 else 0)
+            if high is not None:
+                count = min(count, int(high))
+            return [self.value(node.get("items", {})) for _ in range(count)]
+        if kind == "string":
+            return self.words(int(node.get("minLength", 0)), node.get("maxLength"))
+        if kind in ("integer", "number"):
+            low = node.get(
+                "minimum", node.get("exclusiveMinimum", 0) + 1 if "exclusiveMinimum" in node else 1
+            )
+            high = node.get("maximum")
+            value = low if high is None else min(low, high)
+            return int(value) if kind == "integer" else float(value)
+        if kind == "boolean":
+            return True
+        return None
+
+
+def reply_for_schema(schema: dict[str, Any]) -> Any:
+    """A value valid for the JSON schema `schema` (objects, arrays, strings, numbers, enums,
+    $ref/$defs, anyOf, bounds)."""
+    return _Writer(schema).value(schema)
+
+
+def request_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema a chat request asks for: response_format json_schema, else (JSON mode) the
+    schema the provider puts at the end of the system message."""
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        return response_format["json_schema"]["schema"]
+    for message in body.get("messages", []):
+        if message.get("role") == "system":
+            last = str(message.get("content", "")).rsplit("\n", 1)[-1]
+            try:
+                return json.loads(last)
+            except json.JSONDecodeError:
+                return None
+    return None
 
 
 @dataclass
@@ -76,8 +199,12 @@ class FakeOpenAIServer:
         max_requests: int = 30,
         lifetime_s: float = 60.0,
         model: str = "fake-model",
+        auto: bool = False,
+        on_request: Any = None,
     ) -> None:
         self.steps: list[Step] = list(steps or [])
+        self.auto = auto
+        self.on_request = on_request
         self.rejects_json_schema = rejects_json_schema
         self.echo_authorization = echo_authorization
         self.max_requests = max_requests
@@ -135,6 +262,8 @@ class FakeOpenAIServer:
                     error_message="response_format of type json_schema is not supported",
                 )
             if not self.steps:
+                if self.auto:
+                    return schema_reply()
                 return Step(status=418, error_message="fake server: script exhausted")
             return self.steps.pop(0)
 
@@ -172,8 +301,18 @@ class FakeOpenAIServer:
                     self.path, {k.lower(): v for k, v in self.headers.items()}, body
                 )
                 step = server._next(recorded)
+                if server.on_request is not None:
+                    server.on_request(server.count)
                 if step.delay_s:
                     time.sleep(step.delay_s)
+                if step.drop:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if step.from_schema:
+                    schema = request_schema(body)
+                    content = json.dumps(reply_for_schema(schema)) if schema else "{}"
+                    step = Step(content=content)
                 if step.status == 200:
                     payload = server._completion_body(step)
                 else:

@@ -9,7 +9,6 @@ per-lesson summary) and their planning document, then regenerate the derived sta
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -21,6 +20,7 @@ sys.path.insert(0, str(HERE.parent / "build"))
 sys.path.insert(0, str(HERE))
 
 import test_plan_graph as plan_replies
+from example_course import copy_example_course
 from lesson_samples import PASS_REVIEW, scripted_author
 
 from lesson_author.course.records import regenerate
@@ -28,7 +28,6 @@ from lesson_author.course.tree import CourseTree, write_atomic
 from lesson_author.llm.errors import LLMError
 from lesson_author.pipeline import schemas
 
-EXAMPLE_COURSE = HERE.parents[1] / "lessons"
 TODAY = "2026-03-01"
 
 
@@ -71,7 +70,7 @@ def make_course(tmp_path: Path, *pending: tuple[str, str], keep_plans: bool = Fa
     ``keep_plans``: the pending lessons keep their planning documents (without reviews) and
     z-image gets seed 004's, so a run skips the plan phases."""
     root = tmp_path / "lessons"
-    shutil.copytree(EXAMPLE_COURSE, root, ignore=shutil.ignore_patterns("build"))
+    copy_example_course(root)
     for module, slug in (("7.4", "sd3-and-flux"), *pending):
         make_pending(root, module, slug, keep_plan=keep_plans)
     if keep_plans:

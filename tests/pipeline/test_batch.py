@@ -173,7 +173,7 @@ def test_ctrl_c_stops_the_whole_batch(tmp_path: Path) -> None:
     model = BatchModel(fail=("the-speed-landscape", "orient"), interrupt=True)
     result = batch(root, model, module=None, series="7")
 
-    assert result.interrupted and result.exit_code == 1
+    assert result.interrupted and result.exit_code == 130  # interrupted, as the README says
     assert [(e.slug, e.outcome) for e in result.entries] == [
         ("the-speed-landscape", "failed"),
         ("sd3-and-flux", "skipped"),

@@ -4,11 +4,11 @@ with what the author edited meanwhile. Scripted model (the plan replies of batch
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from batch_samples import EXAMPLE_COURSE, BatchModel
+from batch_samples import BatchModel
+from example_course import copy_example_course
 from lesson_samples import requires_shared
 from typer.testing import CliRunner
 
@@ -30,7 +30,7 @@ def invoke(root: Path, *argv: str):
 def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The example course (z-image listed, not planned); the scripted model answers all."""
     root = tmp_path / "lessons"
-    shutil.copytree(EXAMPLE_COURSE, root, ignore=shutil.ignore_patterns("build"))
+    copy_example_course(root)
     provider = ScriptedProvider(BatchModel())
     monkeypatch.setattr("lesson_author.pipeline.runner.llm_config", lambda *a, **k: provider)
     return root

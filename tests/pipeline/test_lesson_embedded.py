@@ -10,7 +10,6 @@ the model writes: every document parses back, the records stay consistent and fr
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ pytest.importorskip(
 )
 
 import nbformat
+from example_course import copy_example_course
 from typer.testing import CliRunner
 
 from lesson_author.cli import app
@@ -34,7 +34,6 @@ from lesson_author.course.records import recorded_lessons, stale_diff
 from lesson_author.course.tree import CourseTree
 from lesson_author.review.documents import load_review_files
 
-EXAMPLE_COURSE = Path(__file__).resolve().parents[2] / "lessons"
 ENDPOINT_VARIABLES = (
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
@@ -52,7 +51,7 @@ def lesson_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             monkeypatch.delenv(name, raising=False)
         project = tmp_path_factory.mktemp("course")
         records = project / "lessons"
-        shutil.copytree(EXAMPLE_COURSE, records, ignore=shutil.ignore_patterns("build"))
+        copy_example_course(records)
         monkeypatch.chdir(project)
         started = time.perf_counter()
         result = CliRunner().invoke(

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+from example_course import EXAMPLE_COURSE, copy_example_course
 from typer.testing import CliRunner
 
 from lesson_author.cli import app
 
-EXAMPLE_COURSE = Path(__file__).resolve().parents[2] / "lessons"
-
 
 def test_an_unknown_lesson_is_one_line_and_exit_2(tmp_path: Path) -> None:
     records = tmp_path / "lessons"
-    shutil.copytree(EXAMPLE_COURSE, records)
+    copy_example_course(records)
     result = CliRunner().invoke(app, ["plan", "no-such-lesson", "--records", str(records)])
     assert result.exit_code == 2
     assert "no-such-lesson" in result.output

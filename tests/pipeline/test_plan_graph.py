@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from example_course import copy_example_course
 
 from lesson_author.course.check import check_tree
 from lesson_author.course.knowledge import student_state
@@ -19,7 +19,6 @@ from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline import schemas
 from lesson_author.pipeline.runner import RunStopped, run_plan
 
-EXAMPLE_COURSE = Path(__file__).resolve().parents[2] / "lessons"
 SLUG = "z-image"
 TODAY = "2026-03-01"
 
@@ -305,7 +304,7 @@ def full_script(**overrides: list[Any]) -> dict[str, list[Any]]:
 def course(tmp_path: Path) -> Path:
     """A writable copy of the example course; returns its records dir."""
     records = tmp_path / "course" / "lessons"
-    shutil.copytree(EXAMPLE_COURSE, records)
+    copy_example_course(records)
     plan = records / "series-7" / "module-7-4" / "lessons" / f"{SLUG}.md"
     plan.unlink(missing_ok=True)
     return records

@@ -126,6 +126,13 @@ def test_review_files_hold_the_same_review(tmp_path: Path) -> None:
         (1, "Flux.2 Dev reference may be incorrect", "fixed"),
         (2, "Aside repeats body text", "accepted"),  # POLISH only: the lesson passed with it
     ]
-    # writing iteration 1 again removes the later iteration's files
+    # writing iteration 1 again (a restarted run) sets the later iteration's files aside,
+    # never deletes them: reviews/z-image/superseded/<time>/ keeps them, byte for byte
+    before = {p.name: p.read_bytes() for p in folder.glob("iteration-2.*")}
     write_review_files(tmp_path, "z-image", first)
-    assert sorted(p.name for p in folder.iterdir()) == ["iteration-1.json", "iteration-1.md"]
+    assert sorted(p.name for p in folder.glob("iteration-*")) == [
+        "iteration-1.json",
+        "iteration-1.md",
+    ]
+    (aside,) = (folder / "superseded").iterdir()
+    assert {p.name: p.read_bytes() for p in aside.iterdir()} == before

@@ -242,6 +242,11 @@ def check_tree(tree: CourseTree) -> list[Problem]:
     for path, doc in lesson_docs:
         _check_lesson_doc(out, path, doc, series_plans, listed, by_module_plan)
 
+    from lesson_author.workspace import stale_temp_files
+
+    for temp in stale_temp_files(tree.root):  # left by a write that was cut off
+        out.add(temp, None, "temp file of an interrupted write (the next run removes it)", "temp")
+
     order = {p: i for i, p in enumerate(tree.record_files())}
     return sorted(
         out.problems,

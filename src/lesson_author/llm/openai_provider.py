@@ -4,8 +4,11 @@ Structured outputs (`response_format` json_schema, strict) first; when the endpo
 rejects that with a 400/422, JSON mode (`json_object`) with the schema in the
 prompt, for the rest of the process. Either way the reply is validated here and
 retried with the error fed back. Transport failures (429, 5xx, connection
-errors, timeouts) are retried with exponential backoff and jitter, honouring
-Retry-After, at most `max_attempts` times per model call.
+errors) are retried with exponential backoff and jitter, honouring
+Retry-After, at most `max_attempts` times per model call; a timeout (no reply
+within `timeout_s`) is retried once. Every retry is said on stderr as it
+happens (attempt, reason, wait), and so is a long wait for a reply (a line
+every `wait_notice_s`), so that a hung endpoint is never silent.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import copy
 import json
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,13 +29,14 @@ import openai
 from pydantic import BaseModel
 
 from .base import Message, ModelT, RawReply, complete_with_validation
-from .config import LLMConfig
-from .errors import LLMError, one_line, register_secret
+from .config import LLMConfig, redact_url, register_url_secrets
+from .errors import LLMError, one_line, register_secret, scrub
 from .usage import Usage
 
 PLACEHOLDER_API_KEY = "not-needed"
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
+MAX_TIMEOUT_ATTEMPTS = 2  # a hung endpoint: one more try, not max_attempts * timeout_s
 SCHEMA_REJECTED_STATUS = {400, 422}
 # OpenAI's strict mode refuses these keywords; their meaning moves into the description
 _STRICT_UNSUPPORTED = ("maxLength", "minLength", "default", "title")
@@ -125,6 +130,33 @@ def retry_after_seconds(headers: Any) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def say_on_stderr(line: str) -> None:
+    """Where retries and long waits are told: one line on stderr, as they happen."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+class _WaitNotice:
+    """While a request runs, a line every ``every`` seconds saying how long it has waited."""
+
+    def __init__(self, say: Callable[[str], None], every: float, text: Callable[[float], str]):
+        self._say, self._every, self._text = say, every, text
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        while not self._done.wait(self._every):
+            self._say(self._text(time.monotonic() - started))
+
+    def __enter__(self) -> None:
+        self._thread.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 class _SchemaRejected(Exception):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
@@ -143,6 +175,7 @@ class OpenAIProvider:
         backoff_cap_s: float = 20.0,
         max_retry_after_s: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        say: Callable[[str], None] = say_on_stderr,
     ) -> None:
         if not config.model:
             raise LLMError("no model configured for the OpenAI-compatible provider")
@@ -155,6 +188,7 @@ class OpenAIProvider:
                 )
             api_key = PLACEHOLDER_API_KEY  # local servers ignore it; the client requires one
         register_secret(config.api_key)
+        register_url_secrets(config.base_url)
         self.model: str = config.model
         self.base_url = config.base_url
         self.temperature = config.temperature
@@ -166,6 +200,8 @@ class OpenAIProvider:
         self.backoff_cap_s = backoff_cap_s
         self.max_retry_after_s = max_retry_after_s
         self._sleep = sleep
+        self._say = say
+        self.wait_notice_s = config.wait_notice_s
         self._strict_subset = is_openai_endpoint(config.base_url)
         self._mode = "json_schema"
         self._mode_lock = threading.Lock()
@@ -178,7 +214,8 @@ class OpenAIProvider:
 
     @property
     def endpoint(self) -> str:
-        return self.base_url or OPENAI_DEFAULT_BASE_URL
+        """The endpoint as printed and stored (cache key, errors): credentials redacted."""
+        return redact_url(self.base_url) or OPENAI_DEFAULT_BASE_URL
 
     @property
     def mode(self) -> str:
@@ -223,12 +260,25 @@ class OpenAIProvider:
         if self.seed is not None:
             kwargs["seed"] = self.seed
         last = ""
+        timeouts = 0
         for attempt in range(1, self.max_attempts + 1):
             wait: float | None = None
             try:
-                return self._client.chat.completions.create(**kwargs)
+                with _WaitNotice(
+                    self._say,
+                    self.wait_notice_s,
+                    lambda s, a=attempt: (
+                        f"  {phase}: waiting for {self.model}'s reply, "
+                        f"{s:.0f}s so far (attempt {a}/{self.max_attempts}, timeout "
+                        f"{self.timeout_s:g}s)"
+                    ),
+                ):
+                    return self._client.chat.completions.create(**kwargs)
             except openai.APITimeoutError:
                 last = f"no reply within {self.timeout_s:g}s"
+                timeouts += 1
+                if timeouts >= MAX_TIMEOUT_ATTEMPTS:
+                    break
             except openai.APIConnectionError as exc:
                 last = f"cannot connect ({one_line(str(exc.__cause__ or exc), 200)})"
             except openai.APIStatusError as exc:
@@ -251,8 +301,16 @@ class OpenAIProvider:
                         f"(more than {self.max_retry_after_s:.0f}s), try again later",
                     ) from None
             if attempt < self.max_attempts:
-                self._sleep(wait if wait is not None else self._backoff(attempt))
-        raise self._fail(phase, f"failed after {self.max_attempts} attempt(s); last error: {last}")
+                pause = wait if wait is not None else self._backoff(attempt)
+                asked = " (as the endpoint asked)" if wait is not None else ""
+                self._say(
+                    scrub(
+                        f"  {phase}: attempt {attempt}/{self.max_attempts} failed: {last}; "
+                        f"retrying in {pause:.1f}s{asked}"
+                    )
+                )
+                self._sleep(pause)
+        raise self._fail(phase, f"failed after {attempt} attempt(s); last error: {last}")
 
     def _generate(
         self, conversation: list[Message], schema: type[BaseModel], phase: str

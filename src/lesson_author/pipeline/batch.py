@@ -37,8 +37,9 @@ from typing import Any, Literal
 
 from lesson_author.course.records import recorded_lessons
 from lesson_author.course.tree import CourseTree, LessonLocation
-from lesson_author.errors import UserError
+from lesson_author.errors import EXIT_INTERRUPTED, UserError
 from lesson_author.llm.errors import LLMError
+from lesson_author.workspace import writer_lock
 
 from .runner import LessonRunResult, run_lesson
 
@@ -194,6 +195,8 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         if any(e.outcome in ("failed", "skipped", None) for e in self.entries):
             return EXIT_FAILED
         if any(e.outcome == "not_pass" for e in self.entries):
@@ -243,13 +246,16 @@ def run_batch(
     on_lesson: Callable[[BatchEvent], None] | None = None,
     today: str | None = None,
     checkpointer: Any = None,
+    lock_wait: bool = False,
+    lock_notify: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Plan (unless planned), build, review and record every pending lesson of ``module`` /
     ``series`` in course order; see the module docstring for failures and dependence.
 
     ``config``, ``max_iterations``, ``restart``, ``replan``, ``force``, ``concurrency``,
     ``progress`` and ``today`` go to each :func:`run_lesson`; ``on_lesson`` hears each lesson
-    start and end."""
+    start and end. Each lesson holds the records tree's writer lock while it runs
+    (``lock_wait``: wait for another writer instead of failing the lesson)."""
     if not 1 <= max_iterations <= 3:
         raise UserError(f"--max-iterations must be 1, 2 or 3, not {max_iterations}")
     if concurrency is not None and concurrency < 1:
@@ -287,19 +293,25 @@ def run_batch(
                 progress(event)
 
         try:
-            entry.result = run_lesson(
-                entry.slug,
-                records_dir=records_dir,
-                config=config,
-                max_iterations=max_iterations,
-                restart=restart,
-                replan=replan,
-                force=force,
-                progress=tally,
-                today=today,
-                checkpointer=checkpointer,
-                concurrency=concurrency,
-            )
+            with writer_lock(
+                records_dir,
+                f"author lesson --all-pending ({entry.slug})",
+                wait=lock_wait,
+                notify=lock_notify,
+            ):
+                entry.result = run_lesson(
+                    entry.slug,
+                    records_dir=records_dir,
+                    config=config,
+                    max_iterations=max_iterations,
+                    restart=restart,
+                    replan=replan,
+                    force=force,
+                    progress=tally,
+                    today=today,
+                    checkpointer=checkpointer,
+                    concurrency=concurrency,
+                )
         except (UserError, LLMError, OSError, KeyboardInterrupt) as exc:
             entry.outcome = "failed"
             if _interrupted(exc):

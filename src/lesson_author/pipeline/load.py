@@ -110,10 +110,27 @@ def lesson_text(info: LessonInfo, module: ModuleContext) -> str:
     return "\n".join(part for part in (info.title, info.description, allocation) if part)
 
 
+def check_readable(run: RunContext) -> None:
+    """Read every record file the run will write back (course.md, the series plan, the
+    module plan and record, the planning document): a RecordsError naming file and line
+    now, before the first model call, rather than after the lesson is built."""
+    tree, loc = run.tree, run.location
+    for path, read in (
+        (tree.course_path, lambda: tree.course()),
+        (loc.series_plan_path, lambda: tree.series_plan(loc.series)),
+        (loc.module_plan_path, lambda: tree.module_plan(loc.module)),
+        (loc.record_path, lambda: tree.module_record(loc.module)),
+        (loc.plan_path, lambda: tree.lesson_plan_at(loc.plan_path)),
+    ):
+        if path.is_file():
+            read()
+
+
 def load_node(state: LessonState, run: RunContext) -> dict[str, Any]:
     """Locate the lesson, read its module context, select candidate concepts. No LLM."""
     loc = run.location
     tree = run.tree
+    check_readable(run)
     check_plan_writable(run.project_root, loc.plan_path, force=run.force)
     series = tree.series_plan(loc.series)
     module_plan = tree.module_plan(loc.module)

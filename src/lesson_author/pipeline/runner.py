@@ -39,11 +39,12 @@ from pydantic import BaseModel
 
 from lesson_author.course.models import Finding, Review, Verdict
 from lesson_author.course.tree import CourseTree, project_root, validate_slug, write_atomic
-from lesson_author.errors import UserError
+from lesson_author.errors import EXIT_INTERRUPTED, EXIT_PROVIDER, UserError
 from lesson_author.llm.base import Provider
 from lesson_author.llm.config import LLMConfig, load_config
 from lesson_author.llm.errors import LLMError
 from lesson_author.llm.usage import UsageLog
+from lesson_author.review.documents import next_iteration
 from lesson_author.workspace import checkpoint_path, run_summary_path
 
 from .concurrency import default_concurrency
@@ -51,6 +52,7 @@ from .context import RunContext, no_progress, prompt_environment, prompts_dir
 from .graph import build_graph
 from .lesson_files import current_plan, write_lesson_files
 from .lesson_writer import build_lesson
+from .load import check_readable
 from .orient import candidate_budget
 from .progress import ProgressEvent
 from .review import review_lesson, write_review
@@ -81,9 +83,10 @@ def llm_config(records_dir: Path, **options: Any) -> LLMConfig:
 
 
 class RunStopped(UserError):
-    """The run stopped before its end (provider failure, Ctrl-C); it can be resumed."""
+    """The run stopped before its end: the provider failed (exit 4) or Ctrl-C (exit 130);
+    it can be resumed."""
 
-    exit_code = 1
+    exit_code = EXIT_PROVIDER
 
 
 # ---------------------------------------------------------------- what a run did
@@ -220,7 +223,7 @@ def make_run_context(
         window = config.n_ctx
     tree = CourseTree.open(records_dir)
     location = tree.locate(slug)
-    return RunContext(
+    run = RunContext(
         tree=tree,
         location=location,
         provider=_provider(config),
@@ -235,6 +238,8 @@ def make_run_context(
         max_concurrency=max_concurrency or default_concurrency(config),
         prompts=prompt_environment(prompts_dir(records_dir)),
     )
+    check_readable(run)  # every file the run writes back, before the first model call
+    return run
 
 
 # ---------------------------------------------------------------- checkpoints and threads
@@ -373,15 +378,21 @@ def invoke(
                 clear_thread(saver, thread)  # the last run finished: start a new one
             payload = LessonState(slug=slug, kind=kind, from_plan=from_plan)
         try:
-            values = graph.invoke(payload, config)
+            # durability="sync": each node's checkpoint is on disk before the next node
+            # starts, so a kill -9 never loses a finished node
+            values = graph.invoke(payload, config, durability="sync")
         except (LLMError, KeyboardInterrupt) as exc:
             where = graph.get_state(config).next
             node = where[0] if where else "?"
             cause = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            raise RunStopped(
+            stopped = RunStopped(
                 f"stopped at {node}: {cause}. Run `author {kind} {slug}` again to resume at "
                 f"{node} (finished steps are kept), or add --restart to start over"
-            ) from exc
+            )
+            stopped.exit_code = (
+                EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_PROVIDER
+            )
+            raise stopped from exc
         paused = graph.get_state(config).next
     return Invocation(
         state=LessonState.model_validate(values),
@@ -524,7 +535,8 @@ def review_now(run: RunContext) -> tuple[Review, list[str]]:
     """
     plan = current_plan(None, run)
     previous = plan.reviews[-1] if plan.reviews else None
-    iteration = (previous.iteration or len(plan.reviews)) + 1 if previous else 1
+    # after every review on disk too: a planning document cut short keeps its history there
+    iteration = next_iteration(run.project_root, run.location.slug, plan)
     review, statuses = review_lesson(
         run, plan, iteration=iteration, of=max(run.max_iterations, iteration), previous=previous
     )

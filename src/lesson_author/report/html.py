@@ -45,7 +45,7 @@ from lesson_author.review.status import (
     iteration_numbers,
     status_counts,
 )
-from lesson_author.workspace import run_summary_path
+from lesson_author.workspace import reviews_dir, run_summary_path
 
 __all__ = [
     "STATUS_RULE",
@@ -408,7 +408,7 @@ def render_report(data: ReportInput) -> str:
 
 def report_path(project_root: Path, slug: str) -> Path:
     """The default output: ``<project_root>/reviews/<slug>/report.html``."""
-    return Path(project_root) / "reviews" / slug / "report.html"
+    return reviews_dir(project_root, slug) / "report.html"
 
 
 def _read_side_file(path: Path, root: Path, warnings: list[str]) -> str | None:
@@ -480,7 +480,7 @@ def write_report(slug: str, records_dir: Path, out: Path | None = None) -> Path:
     warnings: list[str] = []
     mdx_path = location.build_dir / f"{slug}.mdx"
     lesson_mdx = _read_side_file(mdx_path, root, warnings)
-    json_reviews, verifications = _review_files(root / "reviews" / slug, root, warnings)
+    json_reviews, verifications = _review_files(reviews_dir(root, slug), root, warnings)
     run_path = run_summary_path(root, slug)
     run = _read_json(run_path, root, warnings) if run_path.is_file() else None
     html = render_report(

@@ -8,12 +8,17 @@
 * ``reviews/<slug>/iteration-N.md`` holds the same section text;
   ``iteration-N.json`` holds the review for tools, with each finding's source
   (``deterministic`` or ``reviewer``) and, from iteration 2, whether each
-  earlier finding is fixed.
+  earlier finding is fixed.  Review files are never deleted or overwritten:
+  ``author review`` numbers its review after every iteration on disk
+  (:func:`next_iteration`), and when a restarted run writes an iteration that
+  exists with other content, the existing files of that and later iterations
+  are moved to ``reviews/<slug>/superseded/<time>/`` first.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,8 +30,8 @@ from lesson_author.checks.review_checks import is_deterministic
 from lesson_author.course.models import Finding, LessonPlan, Review, Severity, Verdict
 from lesson_author.course.tree import write_atomic
 from lesson_author.review.findings import FixStatus
+from lesson_author.workspace import reviews_dir as _reviews_dir
 
-REVIEWS_DIR = "reviews"
 _ITERATION_FILE = re.compile(r"iteration-(\d+)\.(md|json)$")
 
 
@@ -124,27 +129,80 @@ def review_file(slug: str, review: Review, statuses: Sequence[FixStatus] = ()) -
 
 
 def reviews_dir(project_root: Path, slug: str) -> Path:
-    return Path(project_root) / REVIEWS_DIR / slug
+    return _reviews_dir(project_root, slug)
+
+
+def iterations_on_disk(project_root: Path, slug: str) -> list[int]:
+    """The iteration numbers that have a file in ``reviews/<slug>/``, ascending."""
+    folder = reviews_dir(project_root, slug)
+    if not folder.is_dir():
+        return []
+    found = {int(m.group(1)) for p in folder.iterdir() if (m := _ITERATION_FILE.fullmatch(p.name))}
+    return sorted(found)
+
+
+def next_iteration(project_root: Path, slug: str, plan: LessonPlan) -> int:
+    """The number of a new review: after every review of the planning document and every
+    iteration file on disk (a planning document cut short keeps its history on disk)."""
+    numbers = [r.iteration or k for k, r in enumerate(plan.reviews, start=1)]
+    return max([0, *numbers, *iterations_on_disk(project_root, slug)]) + 1
+
+
+def _same_text(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, ValueError):
+        return False
+
+
+def _set_aside(folder: Path, names: Sequence[str]) -> Path:
+    """Move ``names`` out of ``folder`` into a new ``superseded/<time>/`` folder (renames:
+    nothing is deleted or overwritten); the folder they went to."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = folder / "superseded"
+    target = base / stamp
+    k = 1
+    while target.exists():
+        k += 1
+        target = base / f"{stamp}-{k}"
+    target.mkdir(parents=True)
+    for name in names:
+        os.replace(folder / name, target / name)
+    return target
 
 
 def write_review_files(
     project_root: Path, slug: str, review: Review, statuses: Sequence[FixStatus] = ()
 ) -> list[Path]:
-    """Write ``iteration-N.md`` and ``.json``; remove files of later iterations. The paths written."""
+    """Write ``iteration-N.md`` and ``.json``; the paths written.
+
+    Never deletes or overwrites a review file: files of iteration N (with other content)
+    or later are first moved to ``superseded/<time>/`` (a restarted run); writing the
+    same text again (a resumed run) is a no-op."""
     from lesson_author.course.render import render_review
 
     folder = reviews_dir(project_root, slug)
     folder.mkdir(parents=True, exist_ok=True)
     n = review.iteration or 1
-    for old in folder.iterdir():
-        m = _ITERATION_FILE.fullmatch(old.name)
-        if m and int(m.group(1)) > n:
-            old.unlink()
     md = folder / f"iteration-{n}.md"
     js = folder / f"iteration-{n}.json"
-    write_atomic(md, render_review(review).rstrip("\n") + "\n")
+    md_text = render_review(review).rstrip("\n") + "\n"
     data = review_file(slug, review, statuses).model_dump(mode="json")
-    write_atomic(js, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    js_text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    in_the_way = []
+    for old in sorted(folder.iterdir()):
+        m = _ITERATION_FILE.fullmatch(old.name)
+        if not m or int(m.group(1)) < n:
+            continue
+        if int(m.group(1)) == n and _same_text(old, md_text if old == md else js_text):
+            continue
+        in_the_way.append(old.name)
+    if in_the_way:
+        _set_aside(folder, in_the_way)
+    write_atomic(md, md_text)
+    write_atomic(js, js_text)
     return [md, js]
 
 
