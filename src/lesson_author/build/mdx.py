@@ -330,6 +330,12 @@ def _block(el: _Element) -> Block | None:
     return None
 
 
+def lesson_block(tag: str, attrs: dict[str, Any], inner: str) -> Block | None:
+    """The typed block a ``<tag attrs>inner</tag>`` element is, as :func:`read_mdx` reads it
+    (None when it is not one of the lesson's blocks)."""
+    return _block(_Element(tag, attrs, inner))
+
+
 def _str_list(value: Any) -> list[str]:
     if isinstance(value, list):
         return [
@@ -510,6 +516,7 @@ def visible_text(lesson: BuiltLesson) -> list[tuple[str, str]]:
 __all__ = [
     "escape_mdx",
     "js_literal",
+    "lesson_block",
     "read_mdx",
     "render_mdx",
     "section_role",
