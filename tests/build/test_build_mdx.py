@@ -220,3 +220,35 @@ def test_js_literal_accepts_what_authors_write() -> None:
     assert js_literal("{ title: 'x', items: ['a', 'b',], }") == {"title": "x", "items": ["a", "b"]}
     assert js_literal("{ ok: true, none: null }") == {"ok": True, "none": None}
     assert js_literal("not a literal (") is None
+
+
+def test_sections_start_only_at_real_level_two_headings() -> None:
+    text = """# Title
+
+## First
+
+~~~markdown
+## not a section (tilde fence)
+~~~
+
+<CodeBlock language="markdown">
+
+    ```
+    ## not a section (fence inside a component, indented)
+    ```
+
+</CodeBlock>
+
+Setext text
+-----------
+
+> ## not a section (quoted)
+
+### a subsection stays in the section
+
+## Second ##
+"""
+    lesson = read_mdx(text)
+    assert lesson.title == "Title"
+    assert [s.heading for s in lesson.sections] == ["First", "Second"]
+    assert "a subsection stays in the section" in lesson.sections[0].prose
