@@ -532,13 +532,13 @@ class _Renderer(RendererHTML):
     def link_open(self, tokens, idx, options, env) -> str:
         href = safe_href(tokens[idx].attrGet("href"))
         env.setdefault("links", []).append(bool(href))
-        return str(_T().link(href, "")).removesuffix("</a>") if href else ""
+        return str(_T().link_open(href)) if href else ""
 
     def link_close(self, tokens, idx, options, env) -> str:
         return "</a>" if env.get("links", [False]).pop() else ""
 
     def task_box(self, tokens, idx, options, env) -> str:
-        return f'<span class="task">{"☑" if tokens[idx].meta["done"] else "☐"}</span> '
+        return str(_T().task_box(tokens[idx].meta["done"]))
 
     def jsx_block(self, tokens, idx, options, env) -> str:
         meta = tokens[idx].meta
@@ -557,7 +557,7 @@ class _Renderer(RendererHTML):
         if name in INLINE_COMPONENTS:
             text = _label(tag.attrs, "math", "tex", "text", "children") or (inner or "")
             if "Math" in name:
-                return str(_T().element("code", text)).replace("<code>", '<code class="math">', 1)
+                return str(_T().math(text, block=False))
             return str(_T().element("span", Markup(inline_to_html(text))))
         if lower in INERT:
             what = INERT[lower]
@@ -574,7 +574,7 @@ class _Renderer(RendererHTML):
             props = _label(tag.attrs, "title", "text", "label")
             content = inline_to_html(props) if props else ""
         css = "inline-comp" if name[0].isupper() else f"inline-{lower}"
-        return f'<span class="{css}">{content}</span>'
+        return str(_T().span(css, Markup(content)))
 
 
 def _level(token: Token) -> int:
