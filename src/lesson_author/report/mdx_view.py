@@ -493,13 +493,19 @@ class _Renderer(RendererHTML):
 
     def renderToken(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
-        if token.type in ("ordered_list_open", "th_open", "td_open", "table_open"):
-            token = token.copy(attrs={})
-            if tokens[idx].type in ("th_open", "td_open"):
-                align = re.search(r"text-align:(\w+)", str(tokens[idx].attrGet("style") or ""))
-                if align and align.group(1) != "left":
-                    token.attrs = {"class": f"align-{align.group(1)}"}
-        html = super().renderToken([*tokens[:idx], token, *tokens[idx + 1 :]], idx, options, env)
+        if token.type in ("ordered_list_open", "th_open", "td_open"):
+            # no start="3" or style="text-align:..." attributes: an alignment becomes a class
+            align = re.search(r"text-align:(\w+)", str(token.attrGet("style") or ""))
+            keep = token.attrs
+            token.attrs = (
+                {"class": f"align-{align.group(1)}"} if align and align.group(1) != "left" else {}
+            )
+            try:
+                html = super().renderToken(tokens, idx, options, env)
+            finally:
+                token.attrs = keep
+        else:
+            html = super().renderToken(tokens, idx, options, env)
         return html.strip("\n")
 
     def heading_open(self, tokens, idx, options, env) -> str:
