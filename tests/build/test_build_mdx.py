@@ -252,3 +252,19 @@ Setext text
     assert lesson.title == "Title"
     assert [s.heading for s in lesson.sections] == ["First", "Second"]
     assert "a subsection stays in the section" in lesson.sections[0].prose
+
+
+def test_a_code_block_with_an_indented_fence_reads_as_its_code() -> None:
+    text = """## Code
+
+<CodeBlock filename="step.py">
+    ```python title="step.py"
+    def step(x):
+        return x + 1
+    ```
+</CodeBlock>
+"""
+    block = read_mdx(text).sections[0].blocks[0]
+    assert isinstance(block, CodeBlock)
+    assert block.language == "python" and block.filename == "step.py"
+    assert block.code == "def step(x):\n    return x + 1"

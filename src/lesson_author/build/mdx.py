@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from functools import lru_cache
 from typing import Any
 
@@ -274,12 +275,18 @@ def _str(value: Any) -> str:
     return "" if value is None or value is True else str(value)
 
 
+def fenced_code(text: str) -> tuple[str, str] | None:
+    """(language, code) of the first fenced code block in ``text`` (markdown-it-py finds it,
+    the text dedented first as it sits inside a component); None when there is none."""
+    for token in _markdown().parse(textwrap.dedent(text)):
+        if token.type == "fence":
+            return token.info.strip().split(" ")[0], token.content.removesuffix("\n")
+    return None
+
+
 def _code_of(inner: str) -> tuple[str, str]:
     """(language, code) of the first fenced block in ``inner``; the text itself when none."""
-    m = re.search(r"(?ms)^(`{3,}|~{3,})([^\n`]*)\n(.*?)\n?^\1[ \t]*$", inner)
-    if m:
-        return m.group(2).strip(), m.group(3)
-    return "", inner.strip("\n")
+    return fenced_code(inner) or ("", inner.strip("\n"))
 
 
 def _side_from(value: Any) -> ComparisonSide:
@@ -515,6 +522,7 @@ def visible_text(lesson: BuiltLesson) -> list[tuple[str, str]]:
 
 __all__ = [
     "escape_mdx",
+    "fenced_code",
     "js_literal",
     "lesson_block",
     "read_mdx",

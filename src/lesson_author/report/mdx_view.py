@@ -40,7 +40,7 @@ from markdown_it.token import Token
 from markupsafe import Markup
 
 from lesson_author.build.lesson_doc import Aside, Check, CodeBlock
-from lesson_author.build.mdx import lesson_block
+from lesson_author.build.mdx import fenced_code, lesson_block
 from lesson_author.text.jsx import JSExpr, Tag, balanced, find_close, parse_tag, prop_value
 
 __all__ = ["inline_to_html", "mdx_to_html", "render_component"]
@@ -250,8 +250,8 @@ def _children_code(inner: str) -> str:
         value = prop_value(text[1:-1])
         if isinstance(value, str) and not isinstance(value, JSExpr):
             return _code_text(value)
-    m = re.fullmatch(r"\s*(`{3,})[^\n]*\n(.*)\n\s*\1\s*", inner, flags=re.DOTALL)
-    return _code_text(m.group(2) if m else inner)
+    fenced = fenced_code(inner)
+    return _code_text(fenced[1] if fenced else inner)
 
 
 def _props(attrs: dict[str, Any], skip: set[str]) -> Markup:
