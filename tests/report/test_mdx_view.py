@@ -280,3 +280,11 @@ def test_nested_components_keep_their_inline_markup():
     assert "note" not in html and "<strong>md</strong>" in html
     assert '<div class="row-aside"><aside class="card callout callout-tip">' in html
     assert "<code>code</code>" in html
+
+
+def test_module_syntax_is_dropped_but_prose_about_importing_stays():
+    html = mdx_to_html(
+        'import { A } from "./a"\nimport {\n  B,\n} from "b"\nexport const meta = {\n  x: 1,\n}\n\n'
+        "import the data first, then\nexport it to a file.\n"
+    )
+    assert html == "<p>import the data first, then\nexport it to a file.</p>"

@@ -365,10 +365,16 @@ def _jsx_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     return True
 
 
+_ESM = re.compile(
+    r"import\s+(?:['\"]|\{\s*$|[\w*{$][^\n]*\bfrom\b)"
+    r"|export\s+(?:const|let|var|function|async|class|default|\{|\*)"
+)
+
+
 def _esm(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     """An ``import``/``export`` statement (MDX module syntax): dropped, braces followed."""
     pos = state.bMarks[start] + state.tShift[start]
-    if state.tShift[start] or not re.match(r"(import|export)\s", state.src[pos : pos + 7]):
+    if state.tShift[start] or not _ESM.match(state.src, pos, state.eMarks[start]):
         return False
     if silent:
         return True
@@ -592,7 +598,7 @@ def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False}, renderer_cls=_Renderer)
     md.enable(["table", "strikethrough"]).disable("code")  # MDX has no indented code
     alt = ["paragraph", "reference", "blockquote", "list"]
-    md.block.ruler.before("html_block", "mdx_esm", _esm, {"alt": alt})
+    md.block.ruler.before("html_block", "mdx_esm", _esm)  # starts a block, never inside one
     md.block.ruler.before("html_block", "jsx_block", _jsx_block, {"alt": alt})
     md.inline.ruler.after("autolink", "jsx_inline", _jsx_inline)
     md.inline.ruler.after("autolink", "jsx_expression", _jsx_expression)
