@@ -220,3 +220,51 @@ def test_js_literal_accepts_what_authors_write() -> None:
     assert js_literal("{ title: 'x', items: ['a', 'b',], }") == {"title": "x", "items": ["a", "b"]}
     assert js_literal("{ ok: true, none: null }") == {"ok": True, "none": None}
     assert js_literal("not a literal (") is None
+
+
+def test_sections_start_only_at_real_level_two_headings() -> None:
+    text = """# Title
+
+## First
+
+~~~markdown
+## not a section (tilde fence)
+~~~
+
+<CodeBlock language="markdown">
+
+    ```
+    ## not a section (fence inside a component, indented)
+    ```
+
+</CodeBlock>
+
+Setext text
+-----------
+
+> ## not a section (quoted)
+
+### a subsection stays in the section
+
+## Second ##
+"""
+    lesson = read_mdx(text)
+    assert lesson.title == "Title"
+    assert [s.heading for s in lesson.sections] == ["First", "Second"]
+    assert "a subsection stays in the section" in lesson.sections[0].prose
+
+
+def test_a_code_block_with_an_indented_fence_reads_as_its_code() -> None:
+    text = """## Code
+
+<CodeBlock filename="step.py">
+    ```python title="step.py"
+    def step(x):
+        return x + 1
+    ```
+</CodeBlock>
+"""
+    block = read_mdx(text).sections[0].blocks[0]
+    assert isinstance(block, CodeBlock)
+    assert block.language == "python" and block.filename == "step.py"
+    assert block.code == "def step(x):\n    return x + 1"

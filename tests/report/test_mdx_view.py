@@ -253,3 +253,38 @@ def test_relative_and_anchor_links_are_kept():
     assert '<a href="../notebooks/z.ipynb"' in html
     assert '<a href="https://x.org/a_(b)"' in html
     assert re.search(r">c</a>$", html)
+
+
+def test_a_card_is_labelled_a_check_exactly_when_the_lesson_reads_it_as_one():
+    mdx = pytest.importorskip("lesson_author.build.mdx")
+    source = (
+        '<GradientCard title="Q" color="cyan">\n\nWhy?\n\n'
+        "<details>\n<summary>Answer</summary>\n\nBecause.\n\n</details>\n\n</GradientCard>\n\n"
+        '<GradientCard title="Aside" color="orange">\n\nJust a card.\n\n</GradientCard>\n'
+    )
+    assert len(mdx.read_mdx("## S\n\n" + source).checks()) == 1
+    html = mdx_to_html(source)
+    audit(html)
+    assert html.count('<div class="card-kind">Check</div>') == 1
+    assert html.index("Check") < html.index("Why?") < html.index("Just a card.")
+
+
+def test_nested_components_keep_their_inline_markup():
+    html = mdx_to_html(
+        "<Row>\n  <Row.Content>\n    Text with <strong>html</strong>{/* note */} and **md**.\n"
+        '  </Row.Content>\n  <Row.Aside>\n    <TipBlock title="T">\n      `code`\n'
+        "    </TipBlock>\n  </Row.Aside>\n</Row>\n"
+    )
+    audit(html)
+    assert '<div class="row"><div class="row-content"><p>Text with <strong>html</strong>' in html
+    assert "note" not in html and "<strong>md</strong>" in html
+    assert '<div class="row-aside"><aside class="card callout callout-tip">' in html
+    assert "<code>code</code>" in html
+
+
+def test_module_syntax_is_dropped_but_prose_about_importing_stays():
+    html = mdx_to_html(
+        'import { A } from "./a"\nimport {\n  B,\n} from "b"\nexport const meta = {\n  x: 1,\n}\n\n'
+        "import the data first, then\nexport it to a file.\n"
+    )
+    assert html == "<p>import the data first, then\nexport it to a file.</p>"

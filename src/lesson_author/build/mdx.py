@@ -16,13 +16,14 @@ outside code spans and fenced code; :func:`read_mdx` undoes exactly that, so
 
 from __future__ import annotations
 
-import ast
 import json
 import re
+import textwrap
 from functools import lru_cache
 from typing import Any
 
 import jinja2
+from markdown_it import MarkdownIt
 
 from lesson_author.build.lesson_doc import (
     ASIDE_TAGS,
@@ -40,6 +41,7 @@ from lesson_author.build.lesson_doc import (
     notebook_filename,
     section_role,
 )
+from lesson_author.text.jsx import JSExpr, find_close, js_literal, parse_tag
 
 # ---------------------------------------------------------------- escaping
 
@@ -225,111 +227,6 @@ _OUTLINE_COMMENT = re.compile(r"^\{/\*\s*outline\s+(-|\d+)\s*:\s*(.*?)\s*\*/\}\s
 _FRONTMATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 
 
-def _skip_string(text: str, i: int) -> int:
-    """Index just past the string literal starting at text[i]."""
-    quote = text[i]
-    i += 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == quote:
-            return i + 1
-        i += 1
-    return i
-
-
-def _scan_braces(text: str, i: int) -> int:
-    """Index just past the balanced ``{...}`` expression starting at text[i]."""
-    depth = 0
-    while i < len(text):
-        ch = text[i]
-        if ch in "\"'`":
-            i = _skip_string(text, i)
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return i
-
-
-def js_literal(text: str) -> Any:
-    """A JSON value from a JS literal as an author may write it (unquoted keys, single quotes,
-    trailing commas); None when it is not one."""
-    text = text.strip()
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    quoted = re.sub(r"([{,]\s*)([A-Za-z_$][\w$]*)\s*:", r'\1"\2":', text)
-    quoted = re.sub(r",\s*([}\]])", r"\1", quoted)
-    try:
-        return json.loads(quoted)
-    except ValueError:
-        pass
-    try:
-        pythonish = re.sub(r"\btrue\b", "True", quoted)
-        pythonish = re.sub(r"\bfalse\b", "False", pythonish)
-        pythonish = re.sub(r"\bnull\b", "None", pythonish)
-        return ast.literal_eval(pythonish)
-    except (ValueError, SyntaxError):
-        return None
-
-
-def _parse_attrs(text: str, i: int) -> tuple[dict[str, Any], int, bool]:
-    """Attributes from text[i:] up to the tag's end; (attrs, index after '>', self_closing)."""
-    attrs: dict[str, Any] = {}
-    while i < len(text):
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if text.startswith("/>", i):
-            return attrs, i + 2, True
-        if text.startswith(">", i):
-            return attrs, i + 1, False
-        m = re.compile(r"[A-Za-z_][\w-]*").match(text, i)
-        if not m:
-            i += 1
-            continue
-        name = m.group(0)
-        i = m.end()
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if not text.startswith("=", i):
-            attrs[name] = True
-            continue
-        i += 1
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i < len(text) and text[i] in "\"'":
-            end = _skip_string(text, i)
-            attrs[name] = text[i + 1 : end - 1]
-            i = end
-        elif text.startswith("{", i):
-            end = _scan_braces(text, i)
-            value = js_literal(text[i + 1 : end - 1])
-            attrs[name] = value if value is not None else text[i + 1 : end - 1].strip()
-            i = end
-    return attrs, i, True
-
-
-def _find_close(text: str, tag: str, i: int) -> tuple[int, int]:
-    """(start of the closing tag, index after it) for ``tag`` opened before i; nesting aware."""
-    depth = 1
-    pattern = re.compile(rf"<(/?){tag}\b[^>]*?(/?)>")
-    for m in pattern.finditer(text, i):
-        if m.group(1):
-            depth -= 1
-            if depth == 0:
-                return m.start(), m.end()
-        elif not m.group(2):
-            depth += 1
-    return len(text), len(text)
-
-
 class _Element:
     def __init__(self, tag: str, attrs: dict[str, Any], inner: str) -> None:
         self.tag, self.attrs, self.inner = tag, attrs, inner
@@ -352,14 +249,19 @@ def _elements(text: str) -> list[str | _Element]:
         ):
             pos = m.end()
             continue
-        attrs, after, closing = _parse_attrs(text, m.end())
-        if closing:
-            inner, end = "", after
+        # quoted values are kept as written, so read_mdx(render_mdx(x)) gives back x
+        tag = parse_tag(text, m.start(), entities=False)
+        if tag is None or tag.name != m.group(1):
+            pos = m.end()
+            continue
+        if tag.self_closing:
+            inner, end = "", tag.end
         else:
-            close_start, end = _find_close(text, m.group(1), after)
-            inner = text[after:close_start]
+            close_start, end = find_close(text, tag.name, tag.end) or (len(text), len(text))
+            inner = text[tag.end : close_start]
+        attrs = {k: str(v) if isinstance(v, JSExpr) else v for k, v in tag.attrs.items()}
         pieces.append(text[plain_start : m.start()])
-        pieces.append(_Element(m.group(1), attrs, inner))
+        pieces.append(_Element(tag.name, attrs, inner))
         pos = plain_start = end
     pieces.append(text[plain_start:])
     return pieces
@@ -373,12 +275,18 @@ def _str(value: Any) -> str:
     return "" if value is None or value is True else str(value)
 
 
+def fenced_code(text: str) -> tuple[str, str] | None:
+    """(language, code) of the first fenced code block in ``text`` (markdown-it-py finds it,
+    the text dedented first as it sits inside a component); None when there is none."""
+    for token in _markdown().parse(textwrap.dedent(text)):
+        if token.type == "fence":
+            return token.info.strip().split(" ")[0], token.content.removesuffix("\n")
+    return None
+
+
 def _code_of(inner: str) -> tuple[str, str]:
     """(language, code) of the first fenced block in ``inner``; the text itself when none."""
-    m = re.search(r"(?ms)^(`{3,}|~{3,})([^\n`]*)\n(.*?)\n?^\1[ \t]*$", inner)
-    if m:
-        return m.group(2).strip(), m.group(3)
-    return "", inner.strip("\n")
+    return fenced_code(inner) or ("", inner.strip("\n"))
 
 
 def _side_from(value: Any) -> ComparisonSide:
@@ -427,6 +335,12 @@ def _block(el: _Element) -> Block | None:
         if el.tag == tag:
             return Aside(kind=kind, title=_str(el.attrs.get("title")), body=_clean(el.inner))  # type: ignore[arg-type]
     return None
+
+
+def lesson_block(tag: str, attrs: dict[str, Any], inner: str) -> Block | None:
+    """The typed block a ``<tag attrs>inner</tag>`` element is, as :func:`read_mdx` reads it
+    (None when it is not one of the lesson's blocks)."""
+    return _block(_Element(tag, attrs, inner))
 
 
 def _str_list(value: Any) -> list[str]:
@@ -495,25 +409,30 @@ def _read_body(text: str, frame: _Frame) -> tuple[str, list[Block]]:
     return _clean("\n\n".join(prose)), blocks
 
 
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # MDX has no indented code blocks: an indented line inside a component is still text
+    return MarkdownIt("commonmark").disable("code")
+
+
+def _atx_headings(text: str, level: int) -> list[int]:
+    """Line numbers of the top-level ``#``-style headings of ``level`` (none inside code)."""
+    return [
+        t.map[0]
+        for t in _markdown().parse(text)
+        if t.type == "heading_open" and t.level == 0 and t.markup == "#" * level and t.map
+    ]
+
+
 def _split_sections(body: str) -> tuple[str, list[tuple[str, str]]]:
     """(text before the first ``## ``, [(heading, text)]), ignoring headings inside code."""
     lines = body.split("\n")
-    head: list[str] = []
-    sections: list[tuple[str, list[str]]] = []
-    fence: str | None = None
-    for line in lines:
-        stripped = line.strip()
-        m = re.match(r"(`{3,}|~{3,})", stripped)
-        if m:
-            if fence is None:
-                fence = m.group(1)
-            elif stripped.startswith(fence) and stripped.strip("`~ ") == "":
-                fence = None
-        if fence is None and re.match(r"^##\s+\S", line) and not line.startswith("###"):
-            sections.append((line[2:].strip(), []))
-            continue
-        (sections[-1][1] if sections else head).append(line)
-    return "\n".join(head), [(h, "\n".join(t)) for h, t in sections]
+    starts = _atx_headings(body, 2)
+    sections = [
+        (re.sub(r"^\s*##\s*|\s+#+\s*$", "", lines[a]).strip(), "\n".join(lines[a + 1 : b]))
+        for a, b in zip(starts, [*starts[1:], len(lines)][: len(starts)], strict=True)
+    ]
+    return "\n".join(lines[: starts[0] if starts else len(lines)]), sections
 
 
 def read_mdx(text: str, *, slug: str = "") -> BuiltLesson:
@@ -532,11 +451,12 @@ def read_mdx(text: str, *, slug: str = "") -> BuiltLesson:
     head, raw_sections = _split_sections(text)
     frame = _Frame()
     title = _str(front.get("title"))
-    h1 = re.search(r"(?m)^#\s+(.+)$", head)
+    h1 = _atx_headings(head, 1)
     if h1:
+        head_lines = head.split("\n")
         if not title:
-            title = _clean(h1.group(1))
-        head = head[: h1.start()] + head[h1.end() :]
+            title = _clean(re.sub(r"^\s*#\s*|\s+#+\s*$", "", head_lines[h1[0]]))
+        head = "\n".join(head_lines[: h1[0]] + head_lines[h1[0] + 1 :])
     _read_body(head, frame)
 
     sections: list[BuiltSection] = []
@@ -602,7 +522,9 @@ def visible_text(lesson: BuiltLesson) -> list[tuple[str, str]]:
 
 __all__ = [
     "escape_mdx",
+    "fenced_code",
     "js_literal",
+    "lesson_block",
     "read_mdx",
     "render_mdx",
     "section_role",
