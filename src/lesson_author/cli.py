@@ -15,6 +15,7 @@ Exit codes: 0 ok; 1 the command found something (problems, stale records);
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -294,6 +295,15 @@ def _lesson_setup(
     )
 
 
+def _execution(no_execute: bool) -> None:
+    """--no-execute: the review's notebook check parses and does not run (the option outranks
+    AUTHOR_EXECUTE and [tool.author] execute; see lesson_author.checks.inputs)."""
+    if no_execute:
+        from lesson_author.checks.inputs import ENV_EXECUTE
+
+        os.environ[ENV_EXECUTE] = "0"
+
+
 @app.command()
 def lesson(
     slug: Annotated[
@@ -349,6 +359,15 @@ def lesson(
         bool,
         typer.Option("--continue", help="Continue a run paused at an approval gate."),
     ] = False,
+    no_execute: Annotated[
+        bool,
+        typer.Option(
+            "--no-execute",
+            help="Do not run the notebook in the review (it is parsed only, and the review says "
+            "so). Default: run it, sandboxed; execute = false under tool.author in "
+            "pyproject.toml turns it off.",
+        ),
+    ] = False,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -365,6 +384,7 @@ def lesson(
     With --all-pending and --module or --series: every lesson planned there but not recorded
     yet, in course order (exit 0 all PASS, 3 some not PASS, 1 some failed or skipped).
     """
+    _execution(no_execute)
     if _batch_selected(slug, all_pending, module_id, series_id):
         if approve or continue_run:
             raise UserError("--approve and --continue are for one lesson: author lesson SLUG")
@@ -524,8 +544,18 @@ def review(
     local_model: LocalModelOption = None,
     no_cache: NoCacheOption = False,
     as_json: JsonOption = False,
+    no_execute: Annotated[
+        bool,
+        typer.Option(
+            "--no-execute",
+            help="Do not run the notebook in the review (it is parsed only, and the review says "
+            "so). Default: run it, sandboxed; execute = false under tool.author in "
+            "pyproject.toml turns it off.",
+        ),
+    ] = False,
 ) -> None:
     """Review the lesson as it is on disk (after hand edits too); exit 3 unless PASS."""
+    _execution(no_execute)
     from lesson_author.pipeline.lesson_graph import findings_table, review_now
 
     run = _lesson_setup(

@@ -12,7 +12,8 @@
   ``misconception-unaddressed`` (no warning or negative example naming a planned misconception;
   IMPROVEMENT, POLISH when it is addressed only outside the section the plan puts it in);
   ``concept-before-taught`` (a new concept named in a section before the one the plan teaches
-  it in; hooks and recaps may preview) -> IMPROVEMENT.
+  it in; hooks and recaps may preview) -> POLISH (a word match cannot tell a forward
+  mention from a use that needs the concept).
 
 Word matching uses the small local helpers below (lowercase, plural-stripped content words).
 TODO(text/words.py): replace ``_content_words``/``_stem`` with ``lesson_author.text.words``
@@ -344,7 +345,9 @@ def concepts_taught(inp: ReviewInput) -> list[Finding]:
             )
             continue
         # the section the plan teaches it in: first content section whose title names it,
-        # else whose outline body names it
+        # else whose outline body names it; "used before" looks for the concept's main name
+        # only (a parenthetical gloss such as "DMD + RL" is too loose to place a use)
+        terms = terms[:1]
         pairs = _teaching_sections(inp)
         home = next((b for p, b in pairs if _names(p.title, terms)), None) or next(
             (b for p, b in pairs if _names(p.body, terms) and not _PREVIEW.search(p.title)), None

@@ -96,8 +96,10 @@ MISCONCEPTION_UNADDRESSED = rule(
     "misconception-unaddressed", I, "a planned misconception is not addressed where planned"
 )
 CHECK_UNANSWERED = rule("check-unanswered", I, "a check question has no answer to reveal")
+# POLISH: a word match cannot tell a forward mention ("this enables X, next section") from a
+# use that needs the concept; it is reported, and does not block a PASS on its own
 CONCEPT_BEFORE_TAUGHT = rule(
-    "concept-before-taught", I, "a new concept is used in a section before the one that teaches it"
+    "concept-before-taught", P, "a new concept is used in a section before the one that teaches it"
 )
 # ---- raised by the LLM reviewer's content pass, listed so the id is one everywhere
 PLAN_CONTRADICTION = rule(

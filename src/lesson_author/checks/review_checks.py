@@ -383,11 +383,8 @@ def check_em_dashes(lesson: BuiltLesson) -> list[Finding]:
     return [
         R.EM_DASHES.finding(
             title=EM_DASHES,
-            location="Whole lesson",
-            issue=(
-                "Visible text uses em dashes with spaces around them; the style is an em dash "
-                f"with no spaces. Found in: {shown}."
-            ),
+            location=shown,
+            issue="Visible text uses em dashes with spaces around them; the style is an em dash with no spaces.",
             student_impact="Minor: an inconsistent look.",
             suggested_fix="Remove the spaces around the em dashes (or use `--` in code).",
         )

@@ -21,10 +21,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from lesson_author.checks.review_checks import is_deterministic
+from lesson_author.checks.registry import is_deterministic
 from lesson_author.course.models import Finding, LessonPlan, Review, Severity, Verdict
 from lesson_author.course.tree import write_atomic
-from lesson_author.review.findings import FixStatus
+from lesson_author.review.findings import Verification
 
 REVIEWS_DIR = "reviews"
 _ITERATION_FILE = re.compile(r"iteration-(\d+)\.(md|json)$")
@@ -53,6 +53,7 @@ def append_review_to_plan(plan_path: Path, review: Review) -> LessonPlan:
 
 class FindingEntry(BaseModel):
     severity: Severity
+    rule: str | None = None  # the deterministic rule's id; None for the reviewer's findings
     title: str
     location: str = ""
     issue: str = ""
@@ -67,6 +68,14 @@ class VerificationEntry(BaseModel):
     fixed: bool
     how: str
     note: str = ""
+    location: str = ""  # with rule: the earlier finding's identity (older files: title only)
+    rule: str | None = None
+
+    def verification(self) -> Verification:
+        earlier = Finding(
+            severity=self.severity, rule=self.rule, title=self.title, location=self.location
+        )
+        return Verification(earlier, fixed=self.fixed, how=self.how, note=self.note)
 
 
 class ReviewFile(BaseModel):
@@ -94,7 +103,7 @@ class ReviewFile(BaseModel):
         )
 
 
-def review_file(slug: str, review: Review, statuses: Sequence[FixStatus] = ()) -> ReviewFile:
+def review_file(slug: str, review: Review, statuses: Sequence[Verification] = ()) -> ReviewFile:
     return ReviewFile(
         slug=slug,
         date=review.date,
@@ -113,7 +122,9 @@ def review_file(slug: str, review: Review, statuses: Sequence[FixStatus] = ()) -
             VerificationEntry(
                 severity=s.finding.severity,
                 title=s.finding.title,
-                fixed=s.fixed,
+                location=s.finding.location,
+                rule=s.finding.rule,
+                fixed=bool(s.fixed),
                 how=s.how,
                 note=s.note,
             )
@@ -128,7 +139,7 @@ def reviews_dir(project_root: Path, slug: str) -> Path:
 
 
 def write_review_files(
-    project_root: Path, slug: str, review: Review, statuses: Sequence[FixStatus] = ()
+    project_root: Path, slug: str, review: Review, statuses: Sequence[Verification] = ()
 ) -> list[Path]:
     """Write ``iteration-N.md`` and ``.json``; remove files of later iterations. The paths written."""
     from lesson_author.course.render import render_review
@@ -170,16 +181,9 @@ def load_review_files(project_root: Path, slug: str) -> list[ReviewFile]:
 def finding_rows(files: Sequence[ReviewFile]) -> list[dict[str, Any]]:
     """One row per finding of every iteration, with its status now (fixed, carried, open,
     accepted) and why, by the rule of :mod:`lesson_author.review.status`."""
-    from .status import Verification
     from .status import finding_rows as status_rows
 
-    checks = {
-        f.iteration: [
-            Verification(title=v.title, fixed=v.fixed, note=v.note, how=v.how)
-            for v in f.verification
-        ]
-        for f in files
-    }
+    checks = {f.iteration: [v.verification() for v in f.verification] for f in files}
     sources = [{x.title: x.source for x in f.findings} for f in files]
     numbers = {f.iteration: k for k, f in enumerate(files)}
     return [
