@@ -98,12 +98,7 @@ def section_reply(number: int, title: str) -> SectionDraft:
                 "right_title": "S3-DiT",
                 "right_items": ["shared projections"],
             },
-            {
-                "kind": "code",
-                "language": "text",
-                "body": "per block: 3 * d_model^2 params; adaLN with a shared low-rank "
-                "down-projection",
-            },
+            {"kind": "code", "language": "text", "body": "per block: 3 * d_model^2 params"},
             {
                 "kind": "warning",
                 "title": "Misconception: no modality awareness",

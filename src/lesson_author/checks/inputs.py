@@ -20,6 +20,7 @@ from lesson_author.course.models import Depth, LessonPlan
 DepthLookup = Callable[[str], Depth | None]
 
 ENV_EXECUTE = "AUTHOR_EXECUTE"
+ENV_SKIP_RULES = "AUTHOR_SKIP_RULES"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,44 @@ class CheckOptions:
     memory_mb: int = 2048  # address-space limit of the kernel process
     cache_dir: Path | None = None  # .author/ of the project: MDX compile cache
     mdx_tool: Path | None = None  # tools/mdx (with node_modules); None: looked up
+    skip_rules: frozenset[str] = frozenset()  # rule ids not to run
+
+
+def _tool_author(project_root: Path | None) -> dict:
+    if project_root is None:
+        return {}
+    root = Path(project_root).resolve()
+    for directory in (root, *root.parents):
+        candidate = directory / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            table = tomllib.loads(candidate.read_text(encoding="utf-8")).get("tool", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            return {}
+        if "author" in table and isinstance(table["author"], dict):
+            return table["author"]
+    return {}
+
+
+def skip_rules_setting(project_root: Path | None) -> frozenset[str]:
+    """Rule ids not to run: ``AUTHOR_SKIP_RULES`` (comma-separated), else ``[tool.author]
+    skip_rules`` (a list). Unknown ids are a one-line error, so a typo does not pass silently."""
+    from lesson_author.checks.registry import RULES
+    from lesson_author.errors import UserError
+
+    env = os.environ.get(ENV_SKIP_RULES)
+    if env is not None:
+        ids = [x.strip() for x in env.split(",") if x.strip()]
+        where = ENV_SKIP_RULES
+    else:
+        value = _tool_author(project_root).get("skip_rules", [])
+        ids = [str(x) for x in value] if isinstance(value, list) else [str(value)]
+        where = "[tool.author] skip_rules"
+    unknown = [x for x in ids if x not in RULES]
+    if unknown:
+        raise UserError(f"{where}: unknown rule id(s) {', '.join(unknown)}")
+    return frozenset(ids)
 
 
 def execute_setting(project_root: Path | None, option: bool | None = None) -> bool:
@@ -55,19 +94,8 @@ def execute_setting(project_root: Path | None, option: bool | None = None) -> bo
     env = os.environ.get(ENV_EXECUTE)
     if env is not None and env.strip():
         return env.strip().lower() not in ("0", "false", "no", "off")
-    if project_root is not None:
-        for directory in (Path(project_root).resolve(), *Path(project_root).resolve().parents):
-            candidate = directory / "pyproject.toml"
-            if not candidate.is_file():
-                continue
-            try:
-                table = tomllib.loads(candidate.read_text(encoding="utf-8")).get("tool", {})
-            except (OSError, tomllib.TOMLDecodeError):
-                return True
-            if "author" in table:
-                value = table["author"].get("execute", True)
-                return value if isinstance(value, bool) else True
-    return True
+    value = _tool_author(project_root).get("execute", True)
+    return value if isinstance(value, bool) else True
 
 
 @dataclass

@@ -514,8 +514,13 @@ def review_checks(
     """Every deterministic finding for the build on disk, most severe first."""
     inp = ReviewInput(plan, files, depth_of=depth_of, options=options or CheckOptions())
     found: list[Finding] = []
+    skip = inp.options.skip_rules
     for registered in R.CHECKS:
+        if skip and all(r.id in skip for r in registered.rules):
+            continue
         for finding in registered.run(inp):
+            if finding.rule in skip:
+                continue
             if all(
                 (f.rule, f.location, f.title) != (finding.rule, finding.location, finding.title)
                 for f in found

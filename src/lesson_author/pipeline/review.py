@@ -19,7 +19,12 @@ from typing import Any
 
 from lesson_author.build.schemas import ReviewerOutput
 from lesson_author.build.lesson_doc import BuiltLesson, PracticeNotebook
-from lesson_author.checks.inputs import BuildFiles, CheckOptions, execute_setting
+from lesson_author.checks.inputs import (
+    BuildFiles,
+    CheckOptions,
+    execute_setting,
+    skip_rules_setting,
+)
 from lesson_author.checks.review_checks import review_checks
 from lesson_author.course.models import Finding, LessonPlan, Review, Verdict
 from lesson_author.errors import UserError
@@ -78,6 +83,7 @@ def deterministic_findings(
     options = CheckOptions(
         execute=execute_setting(run.project_root),
         cache_dir=Path(run.project_root) / ".author",
+        skip_rules=skip_rules_setting(run.project_root),
     )
     return review_checks(plan, files, depth_of=depth_of, options=options)
 
