@@ -75,6 +75,8 @@ def section_pieces(section: BuiltSection) -> list[tuple[str, str, bool]]:
     """(what, text, is_code) for everything the student reads in a section."""
     pieces: list[tuple[str, str, bool]] = []
     for para in re.split(r"\n\s*\n", section.prose):
+        if re.fullmatch(r"\s*</?[A-Za-z][^<>]*>\s*", para):
+            continue  # a bare tag left in prose (an unknown component): markup, not text
         if para.strip():
             code = bool(re.match(r"\s*(`{3,}|~{3,})", para))
             pieces.append(("prose", para.strip(), code))

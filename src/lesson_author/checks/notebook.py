@@ -319,10 +319,15 @@ def notebook_runs(inp: ReviewInput) -> list[Finding]:
         found.append(_not_run(path, result.why_not))
         return found
     first = result.errors[0].unit.cell if result.errors else None
+    skipped = sorted(u.cell for u in plan.units if u.cell in broken)
+    if skipped:
+        note = f" Cell(s) {', '.join(map(str, skipped))} were not run: they do not parse."
+    else:
+        note = ""
     for error in result.errors:
         at = f"line {error.line}" + (f" (`{error.line_text[:80]}`)" if error.line_text else "") if error.line else "a line the traceback does not name"
         after = f" It fails after cell {first} failed; it may follow from that." if first is not None and error.unit.cell != first else ""
-        contained = f" Run with: {result.containment}."
+        contained = f"{note} Run with: {result.containment}."
         if error.unit.exercise is not None and error.ename == "AssertionError":
             found.append(
                 R.NOTEBOOK_EXERCISE.finding(
