@@ -33,12 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "benchmarks" / "fixtures" / "z-image"
 
-from lesson_author.build.mdx import read_mdx  # noqa: E402
-from lesson_author.build.notebook import NotebookInvalid, read_notebook  # noqa: E402
-from lesson_author.checks.inputs import BuildFiles, CheckOptions  # noqa: E402
-from lesson_author.checks.review_checks import review_checks  # noqa: E402
-from lesson_author.course.models import Finding, LessonPlan  # noqa: E402
-from lesson_author.course.parse import parse_lesson_plan  # noqa: E402
+from lesson_author.build.mdx import read_mdx
+from lesson_author.build.notebook import NotebookInvalid, read_notebook
+from lesson_author.checks.inputs import BuildFiles, CheckOptions
+from lesson_author.checks.review_checks import review_checks
+from lesson_author.course.models import Finding, LessonPlan
+from lesson_author.course.parse import parse_lesson_plan
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,11 @@ DEFECTS = [
         "notebook-exercise",
         "CRITICAL",
         "Notebook cell 4",
-        cell(5, "sequence_length = TEXT_TOKENS + image_tokens", "sequence_length = TEXT_TOKENS * 2 + image_tokens"),
+        cell(
+            5,
+            "sequence_length = TEXT_TOKENS + image_tokens",
+            "sequence_length = TEXT_TOKENS * 2 + image_tokens",
+        ),
     ),
     Defect(
         "unbalanced JSX",
@@ -158,8 +162,14 @@ DEFECTS = [
         "CRITICAL",
         "Section 3",
         chain(
-            mdx('<GradientCard title="Three encoders become one"', '<EncoderTable title="Three encoders become one"'),
-            mdx("Qwen3-4B alone in Z-Image.\n\n</GradientCard>", "Qwen3-4B alone in Z-Image.\n\n</EncoderTable>"),
+            mdx(
+                '<GradientCard title="Three encoders become one"',
+                '<EncoderTable title="Three encoders become one"',
+            ),
+            mdx(
+                "Qwen3-4B alone in Z-Image.\n\n</GradientCard>",
+                "Qwen3-4B alone in Z-Image.\n\n</EncoderTable>",
+            ),
         ),
     ),
     Defect(
@@ -272,7 +282,9 @@ def hit(findings: list[Finding], d: Defect) -> Finding | None:
         (
             f
             for f in findings
-            if f.rule == d.rule and f.severity.value == d.severity and f.location.startswith(d.place)
+            if f.rule == d.rule
+            and f.severity.value == d.severity
+            and f.location.startswith(d.place)
         ),
         None,
     )

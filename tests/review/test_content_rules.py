@@ -130,13 +130,18 @@ def test_a_python_code_block_that_does_not_parse(reference, tmp_path: Path) -> N
     (got,) = [f for f in found if f.rule == "code-syntax"]
     assert got.location.startswith("Section 2") and "line 6" in got.issue
     # the same text as a `text` block is pseudocode, not Python: not checked
-    as_text = bench.mdx('<CodeBlock language="python">\n\n```python\ndef s3', '<CodeBlock language="text">\n\n```text\ndef s3')(broken)
+    as_text = bench.mdx(
+        '<CodeBlock language="python">\n\n```python\ndef s3',
+        '<CodeBlock language="text">\n\n```text\ndef s3',
+    )(broken)
     assert not [f for f in run(as_text, tmp_path, execute=False) if f.rule == "code-syntax"]
 
 
 def test_degenerate_notebook_cell(reference, tmp_path: Path) -> None:
     loop = "Count the tokens and count the tokens and count the tokens. " * 4
-    broken = bench.cell(3, "Build the joint sequence length", loop + "Build the joint sequence length")(reference)
+    broken = bench.cell(
+        3, "Build the joint sequence length", loop + "Build the joint sequence length"
+    )(reference)
     found = [f for f in run(broken, tmp_path, execute=False) if f.rule == "degenerate-text"]
     assert summary(found) == [("degenerate-text", "CRITICAL", "Notebook cell 3")]
 
@@ -164,8 +169,8 @@ def test_the_kernel_runs_contained(reference, tmp_path: Path) -> None:
     probe = (
         "import os, socket\n"
         "open('scratch.txt', 'w').write('x')\n"
-        "assert os.getcwd() != %r\n"
-        "socket.create_connection(('192.0.2.1', 80), timeout=2)\n" % str(Path.cwd())
+        f"assert os.getcwd() != {str(Path.cwd())!r}\n"
+        "socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
     )
     broken = bench.cell(2, "2 x 2 patches", "2 x 2 patches\n" + probe)(reference)
     found = run(broken, tmp_path)

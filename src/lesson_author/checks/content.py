@@ -45,9 +45,66 @@ from lesson_author.text.degenerate import NO_ANSWER, find_degenerate
 # ---------------------------------------------------------------- words (local; see TODO above)
 
 _STOP = frozenset(
-    "the a an and or of to in on for with by from as at is are be was were it its this that "
-    "these those into than then so not no one two can may how why what when which who does do "
-    "has have had their there they them each every per via vs over under".split()
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "from",
+        "as",
+        "at",
+        "is",
+        "are",
+        "be",
+        "was",
+        "were",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "into",
+        "than",
+        "then",
+        "so",
+        "not",
+        "no",
+        "one",
+        "two",
+        "can",
+        "may",
+        "how",
+        "why",
+        "what",
+        "when",
+        "which",
+        "who",
+        "does",
+        "do",
+        "has",
+        "have",
+        "had",
+        "their",
+        "there",
+        "they",
+        "them",
+        "each",
+        "every",
+        "per",
+        "via",
+        "vs",
+        "over",
+        "under",
+    ]
 )
 
 
@@ -109,7 +166,9 @@ def _headings(text: str) -> list[tuple[int, str]]:
     for n, line in enumerate(text.split("\n"), start=1):
         m = re.match(r"\s*(`{3,}|~{3,})", line)
         if m:
-            fence = m.group(1) if fence is None else (None if line.strip().startswith(fence) else fence)
+            fence = (
+                m.group(1) if fence is None else (None if line.strip().startswith(fence) else fence)
+            )
             continue
         if fence is None and re.match(r"##\s+\S", line) and not line.startswith("###"):
             found.append((n, line[2:].strip()))
@@ -185,7 +244,9 @@ def _python_blocks(section: BuiltSection) -> Iterable[tuple[str, str]]:
     for block in section.blocks:
         if isinstance(block, CodeBlock) and block.language.strip().lower() in _PYTHON:
             yield "CodeBlock", block.code
-    for m in re.finditer(r"(?ms)^(`{3,}|~{3,})[ \t]*(\w+)[^\n]*\n(.*?)\n?^\1[ \t]*$", section.prose):
+    for m in re.finditer(
+        r"(?ms)^(`{3,}|~{3,})[ \t]*(\w+)[^\n]*\n(.*?)\n?^\1[ \t]*$", section.prose
+    ):
         if m.group(2).lower() in _PYTHON:
             yield "fenced block", m.group(3)
 
@@ -311,7 +372,9 @@ def _teaching_sections(inp: ReviewInput) -> list[tuple[OutlineSection, BuiltSect
     ]
 
 
-_PREVIEW = re.compile(r"\b(hook|context|recap|intro(duction)?|overview|motivation)\b", re.IGNORECASE)
+_PREVIEW = re.compile(
+    r"\b(hook|context|recap|intro(duction)?|overview|motivation)\b", re.IGNORECASE
+)
 
 
 @R.check(R.CONCEPT_NOT_TAUGHT, R.CONCEPT_BEFORE_TAUGHT)

@@ -120,6 +120,7 @@ def compile_mdx(
                     capture_output=True,
                     text=True,
                     timeout=TIMEOUT_S,
+                    check=False,
                     cwd=tool,
                 )
                 results = json.loads(proc.stdout)
@@ -139,7 +140,8 @@ def compile_mdx(
             MdxResult(
                 compiled=True,
                 errors=tuple(
-                    MdxError(e.get("line"), e.get("column"), str(e.get("message", ""))) for e in errors
+                    MdxError(e.get("line"), e.get("column"), str(e.get("message", "")))
+                    for e in errors
                 ),
             )
         )

@@ -252,13 +252,19 @@ def run_units(units: list[CodeUnit], options: CheckOptions) -> RunResult:
                     lines = unit.source.split("\n")
                     text = lines[line - 1].strip() if line and 0 < line <= len(lines) else ""
                     errors.append(
-                        CellError(unit, out.get("ename", "Error"), out.get("evalue", ""), line, text)
+                        CellError(
+                            unit, out.get("ename", "Error"), out.get("evalue", ""), line, text
+                        )
                     )
                     break
         if aborted and not errors:
             executed = [c for c in nb.cells if c.get("execution_count")]
             stuck = runnable[min(len(executed), len(runnable) - 1)]
-            errors.append(CellError(stuck, "Timeout" if "timed" in aborted else "DeadKernel", aborted, None, ""))
+            errors.append(
+                CellError(
+                    stuck, "Timeout" if "timed" in aborted else "DeadKernel", aborted, None, ""
+                )
+            )
         return RunResult(True, errors=errors, containment=containment)
 
 
@@ -302,7 +308,9 @@ def notebook_runs(inp: ReviewInput) -> list[Finding]:
             R.NOTEBOOK_SYNTAX.finding(
                 title=f"Notebook cell {cell} is not valid Python",
                 location=_where(cell),
-                issue=f"`{path}` cell {cell}" + (f" line {line}" if line else "") + f": SyntaxError: {message}",
+                issue=f"`{path}` cell {cell}"
+                + (f" line {line}" if line else "")
+                + f": SyntaxError: {message}",
                 student_impact="The cell stops with a SyntaxError; the exercise cannot be done.",
                 suggested_fix="Rewrite the cell as valid Python (prose belongs in a markdown cell).",
             )
@@ -311,7 +319,11 @@ def notebook_runs(inp: ReviewInput) -> list[Finding]:
         if unit.exercise is not None and unit.solution_cell in broken:
             broken.add(unit.cell)
     if not inp.options.execute:
-        found.append(_not_run(path, "execution is turned off (--no-execute or [tool.author] execute = false)"))
+        found.append(
+            _not_run(
+                path, "execution is turned off (--no-execute or [tool.author] execute = false)"
+            )
+        )
         return found
     units = [u for u in plan.units if u.cell not in broken]
     result = run_units(units, inp.options)
@@ -325,8 +337,16 @@ def notebook_runs(inp: ReviewInput) -> list[Finding]:
     else:
         note = ""
     for error in result.errors:
-        at = f"line {error.line}" + (f" (`{error.line_text[:80]}`)" if error.line_text else "") if error.line else "a line the traceback does not name"
-        after = f" It fails after cell {first} failed; it may follow from that." if first is not None and error.unit.cell != first else ""
+        at = (
+            f"line {error.line}" + (f" (`{error.line_text[:80]}`)" if error.line_text else "")
+            if error.line
+            else "a line the traceback does not name"
+        )
+        after = (
+            f" It fails after cell {first} failed; it may follow from that."
+            if first is not None and error.unit.cell != first
+            else ""
+        )
         contained = f"{note} Run with: {result.containment}."
         if error.unit.exercise is not None and error.ename == "AssertionError":
             found.append(
@@ -346,7 +366,11 @@ def notebook_runs(inp: ReviewInput) -> list[Finding]:
                 )
             )
             continue
-        what = f" (exercise {error.unit.exercise}, run with its solution from cell {error.unit.solution_cell})" if error.unit.exercise else ""
+        what = (
+            f" (exercise {error.unit.exercise}, run with its solution from cell {error.unit.solution_cell})"
+            if error.unit.exercise
+            else ""
+        )
         found.append(
             R.NOTEBOOK_RUNS.finding(
                 title=f"Notebook cell {error.unit.cell} fails when run",

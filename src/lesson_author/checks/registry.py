@@ -85,8 +85,12 @@ NOTEBOOK_NOT_RUN = rule(
     "notebook-not-run", P, "the notebook was parsed but not executed (execution off or impossible)"
 )
 # ---- lesson content
-MDX_COMPILE = rule("mdx-compile", C, "the lesson does not compile with @mdx-js/mdx 3 (or was not compiled)")
-MDX_COMPONENT = rule("mdx-component", C, "the lesson uses a component the lesson format does not know")
+MDX_COMPILE = rule(
+    "mdx-compile", C, "the lesson does not compile with @mdx-js/mdx 3 (or was not compiled)"
+)
+MDX_COMPONENT = rule(
+    "mdx-component", C, "the lesson uses a component the lesson format does not know"
+)
 CODE_SYNTAX = rule("code-syntax", I, "a code block of the lesson does not parse in its language")
 DEGENERATE_TEXT = rule("degenerate-text", C, "degenerate text (loops, repeats, placeholders)")
 EMPTY_SECTION = rule("empty-section", C, "a section has a heading and nothing under it")
@@ -137,4 +141,6 @@ def rule_of(finding: Finding) -> Rule | None:
 
 def is_deterministic(finding: Finding) -> bool:
     """Whether a deterministic rule raised ``finding`` (it carries a known rule id)."""
-    return finding.rule is not None and finding.rule in RULES and finding.rule != "plan-contradiction"
+    return (
+        finding.rule is not None and finding.rule in RULES and finding.rule != "plan-contradiction"
+    )

@@ -499,9 +499,9 @@ def exercises_as_planned(inp: ReviewInput) -> list[Finding]:
 
 
 # the content rules register themselves on import, after the structure rules above
-from lesson_author.checks import content as _content  # noqa: E402,F401
-from lesson_author.checks import mdx_compile as _mdx_compile  # noqa: E402,F401
-from lesson_author.checks import notebook as _notebook  # noqa: E402,F401
+from lesson_author.checks import content as _content  # noqa: F401
+from lesson_author.checks import mdx_compile as _mdx_compile  # noqa: F401
+from lesson_author.checks import notebook as _notebook  # noqa: F401
 
 
 def review_checks(

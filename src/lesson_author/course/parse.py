@@ -796,7 +796,9 @@ def read_finding(src: Source, j: int, stop: int) -> Finding:
     )
 
 
-FINDING_RULE = re.compile(r"^(?P<location>.*?)\s*\(rule:\s*(?P<rule>[a-z0-9][a-z0-9-]*)\)\s*$", re.S)
+FINDING_RULE = re.compile(
+    r"^(?P<location>.*?)\s*\(rule:\s*(?P<rule>[a-z0-9][a-z0-9-]*)\)\s*$", re.DOTALL
+)
 
 
 def split_rule(location: str) -> tuple[str, str | None]:

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lesson_author.build.schemas import ReviewerOutput
 from lesson_author.build.lesson_doc import BuiltLesson, PracticeNotebook
+from lesson_author.build.schemas import ReviewerOutput
 from lesson_author.checks.inputs import (
     BuildFiles,
     CheckOptions,
