@@ -406,7 +406,15 @@ def degenerate_cells(inp: ReviewInput) -> list[Finding]:
         kind = cell.get("cell_type")
         if kind not in ("markdown", "code"):
             continue
-        reasons = find_degenerate(_source(cell), code=kind == "code")
+        src = _source(cell)
+        if kind == "code":
+            reasons = find_degenerate(src, code=True)
+        else:  # fenced code in a markdown cell (a solution) is code, the rest is prose
+            fences = r"(?ms)^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$"
+            prose = re.sub(fences, "\n", src)
+            reasons = find_degenerate(prose)
+            for m in re.finditer(fences, src):
+                reasons += find_degenerate(m.group(2), code=True)
         if not reasons:
             continue
         first = reasons[0]

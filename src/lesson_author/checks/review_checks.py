@@ -1,8 +1,12 @@
 """Deterministic review findings: what a rule can tell about a built lesson, with no LLM.
 
+The structure rules (rule ids in brackets; see :mod:`.registry` for every id):
+
 * the lesson file or the notebook missing or invalid -> CRITICAL (the seed's "Notebook missing")
+  [lesson-missing, notebook-missing, notebook-invalid]
 * a planned outline section, or a planned check question, missing from the build -> IMPROVEMENT
-* a planned modality that no block of the build carries -> IMPROVEMENT
+  [section-missing, check-missing]; a check question with no answer [check-unanswered]
+* a planned modality that no block of the build carries -> IMPROVEMENT [modality-missing]
 * the notebook's exercise count or scaffolding differing from the plan -> IMPROVEMENT
 * spaced em dashes in text the student sees -> POLISH
 * a concept the records mark NOT TAUGHT, used by the build, that the plan's gap
