@@ -27,6 +27,7 @@ from lesson_author.course.models import Finding, Severity
 
 ENV_MDX_TOOL = "AUTHOR_MDX_TOOL"
 CACHE_FILE = "mdx-cache.json"
+CACHE_ENTRIES = 500  # the newest compile results kept
 TIMEOUT_S = 120
 
 
@@ -129,7 +130,7 @@ def compile_mdx(
                 return [MdxResult(compiled=False, why=why) for _ in texts]
         for text, result in zip(todo, results, strict=False):
             cache[_key(text)] = result.get("errors", [])
-        _save_cache(cache_dir, cache)
+        _save_cache(cache_dir, dict(list(cache.items())[-CACHE_ENTRIES:]))
     out = []
     for text in texts:
         errors = cache.get(_key(text))
