@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from lesson_author.build.lesson_doc import BuiltLesson, BuiltSection, PracticeNotebook
+from lesson_author.checks.align import align_sections
 from lesson_author.course.models import Depth, LessonPlan
 
 DepthLookup = Callable[[str], Depth | None]
@@ -112,8 +113,6 @@ class ReviewInput:
     @cached_property
     def aligned(self) -> list[BuiltSection | None]:
         """For each planned outline section, its built section (see ``align_sections``)."""
-        from lesson_author.checks.review_checks import align_sections
-
         if self.lesson is None:
             return [None] * len(self.plan.outline)
         return align_sections(self.plan.outline, self.lesson)
