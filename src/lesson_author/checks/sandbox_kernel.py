@@ -66,6 +66,11 @@ def main() -> None:
     isolated, network = _isolate_network()
     with open(status_file, "w", encoding="utf-8") as f:
         json.dump({"memory": memory, "network": network, "network_isolated": isolated}, f)
+    # the kernel's own chatter ("Parent appears to have exited") goes to a file beside the
+    # status, not into the terminal of the review that started it
+    log = os.open(status_file + ".log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
     sys.argv = [sys.argv[0], *sys.argv[3:]]
     from ipykernel import kernelapp
 
