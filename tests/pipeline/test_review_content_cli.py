@@ -59,10 +59,8 @@ def test_a_failing_cell_is_critical_at_its_cell_and_named_in_the_document(course
     saved = json.loads(
         (course.parent / "reviews" / "z-image" / "iteration-1.json").read_text("utf-8")
     )
-    assert [(f["rule"], f["source"]) for f in saved["findings"]][0] == (
-        "notebook-runs",
-        "deterministic",
-    )
+    first = saved["findings"][0]
+    assert (first["rule"], first["source"]) == ("notebook-runs", "deterministic")
 
 
 def test_no_execute_says_the_notebook_was_not_run(course: Path) -> None:
