@@ -19,6 +19,7 @@ Every command that writes holds the records tree's writer lock (:func:`writing`)
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -332,6 +333,15 @@ def _lesson_setup(
     )
 
 
+def _execution(no_execute: bool) -> None:
+    """--no-execute: the review's notebook check parses and does not run (the option outranks
+    AUTHOR_EXECUTE and [tool.author] execute; see lesson_author.checks.inputs)."""
+    if no_execute:
+        from lesson_author.checks.inputs import ENV_EXECUTE
+
+        os.environ[ENV_EXECUTE] = "0"
+
+
 @app.command()
 def lesson(
     slug: Annotated[
@@ -387,6 +397,15 @@ def lesson(
         bool,
         typer.Option("--continue", help="Continue a run paused at an approval gate."),
     ] = False,
+    no_execute: Annotated[
+        bool,
+        typer.Option(
+            "--no-execute",
+            help="Do not run the notebook in the review (it is parsed only, and the review says "
+            "so). Default: run it, sandboxed; execute = false under tool.author in "
+            "pyproject.toml turns it off.",
+        ),
+    ] = False,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -404,6 +423,7 @@ def lesson(
     With --all-pending and --module or --series: every lesson planned there but not recorded
     yet, in course order (exit 0 all PASS, 3 some not PASS, 1 some failed or skipped).
     """
+    _execution(no_execute)
     if _batch_selected(slug, all_pending, module_id, series_id):
         if approve or continue_run:
             raise UserError("--approve and --continue are for one lesson: author lesson SLUG")
@@ -570,8 +590,18 @@ def review(
     no_cache: NoCacheOption = False,
     as_json: JsonOption = False,
     wait: WaitOption = False,
+    no_execute: Annotated[
+        bool,
+        typer.Option(
+            "--no-execute",
+            help="Do not run the notebook in the review (it is parsed only, and the review says "
+            "so). Default: run it, sandboxed; execute = false under tool.author in "
+            "pyproject.toml turns it off.",
+        ),
+    ] = False,
 ) -> None:
     """Review the lesson as it is on disk (after hand edits too); exit 3 unless PASS."""
+    _execution(no_execute)
     from lesson_author.cli_present import findings_table
     from lesson_author.pipeline.runner import review_now
 

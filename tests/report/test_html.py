@@ -25,7 +25,6 @@ from lesson_author.report.html import (
     write_report,
 )
 from lesson_author.review.documents import review_file
-from lesson_author.review.findings import FixStatus
 
 
 def finding(sev: str, title: str) -> Finding:
@@ -120,9 +119,9 @@ def test_verification_wins_over_the_title_rule():
     ]
     checks = {
         2: [
-            Verification("Weak hook", fixed=False, note="still generic"),
-            Verification("No example", fixed=True),
-            Verification("Dash style", fixed=None, note="deferred by author"),
+            Verification(reviews[0].findings[0], fixed=False, note="still generic"),
+            Verification(reviews[0].findings[1], fixed=True),
+            Verification(reviews[0].findings[2], fixed=None, note="deferred by author"),
         ]
     }
     rows = finding_rows(reviews, checks)
@@ -304,7 +303,7 @@ def test_run_table_on_the_page(seed_plan: LessonPlan):
 # ---------------------------------------------------------------- review JSON
 
 
-def review_json(iteration: int, findings: list[Finding], fixes: list[FixStatus]) -> dict:
+def review_json(iteration: int, findings: list[Finding], fixes: list[Verification]) -> dict:
     """What the review step writes to reviews/<slug>/iteration-N.json (its own serializer)."""
     return review_file("z-image", review(iteration, *findings), fixes).model_dump(mode="json")
 
@@ -314,12 +313,12 @@ def test_review_from_json_reads_findings_and_verification():
     data = review_json(
         2,
         [finding("POLISH", "Dash style")],
-        [FixStatus(earlier, fixed=True, how="re-checked", note="The check no longer raises it.")],
+        [Verification(earlier, fixed=True, how="re-checked", note="The check no longer raises it.")],
     )
     got, checks = review_from_json(data)
     assert got is not None and got.iteration == 2 and got.findings[0].title == "Dash style"
-    assert checks == [
-        Verification("Notebook missing", True, "The check no longer raises it.", "re-checked")
+    assert [(c.title, c.fixed, c.how, c.note) for c in checks] == [
+        ("Notebook missing", True, "re-checked", "The check no longer raises it.")
     ]
     assert review_from_json("nonsense") == (None, [])
     assert review_from_json({"iteration": 2}) == (None, [])
@@ -346,7 +345,7 @@ def test_write_report_uses_review_json_and_run_data(project: Path, seed_plan: Le
     write_json(
         root / "reviews" / "z-image" / "iteration-3.json",
         review_json(
-            3, [], [FixStatus(last, fixed=False, how="reviewer", note="message unchanged")]
+            3, [], [Verification(last, fixed=False, how="reviewer", note="message unchanged")]
         ),
     )
     run = {  # the shape of UsageLog.to_dict(), trimmed

@@ -48,7 +48,9 @@ def finding(severity: str, title: str, location: str) -> Finding:
 
 
 FIRST = [
-    finding("CRITICAL", "Notebook missing", "Practice section and notebook `build/z-image.ipynb`"),
+    finding(
+        "CRITICAL", "Notebook missing", "Practice section and notebook `build/z-image.ipynb`"
+    ).model_copy(update={"rule": "notebook-missing"}),
     finding(
         "IMPROVEMENT",
         "Prompt Enhancer explanation is shallow",

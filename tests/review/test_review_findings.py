@@ -13,7 +13,9 @@ from lesson_author.review.findings import (
     verify_previous,
 )
 
-NOTEBOOK = Finding(severity=Severity.CRITICAL, title=NOTEBOOK_MISSING, location="Notebook")
+NOTEBOOK = Finding(
+    severity=Severity.CRITICAL, rule="notebook-missing", title=NOTEBOOK_MISSING, location="Notebook"
+)
 
 
 def finding(severity: str, title: str, location: str = "Whole lesson") -> Finding:
@@ -31,8 +33,10 @@ def test_a_deterministic_critical_cannot_be_outvoted() -> None:
 
 
 def test_reviewer_duplicates_are_dropped_and_the_higher_severity_kept() -> None:
+    # one identity: a reviewer finding is its section and its title (case, punctuation and
+    # spacing ignored); a deterministic finding is its rule at its place
     a = finding("POLISH", "Em dashes with spaces in visible text", "Section 4 (Explain)")
-    b = finding("IMPROVEMENT", "Spaced em dashes in visible text", "Section 4 (Explain)")
+    b = finding("IMPROVEMENT", "Em dashes, with spaces in visible text!", "Section 4 (Explain: X)")
     c = finding("IMPROVEMENT", "Prompt Enhancer explanation is shallow", "Section 6 (Text)")
     merged = merge_findings([a], [b, c])
     assert [(f.severity, f.title) for f in merged] == [
@@ -43,6 +47,13 @@ def test_reviewer_duplicates_are_dropped_and_the_higher_severity_kept() -> None:
         finding("IMPROVEMENT", "Check answers too short", "Section 5 (Check #1)"),
         finding("IMPROVEMENT", "Check answers too short", "Section 8 (Check #2)"),
     )
+    # two findings of one rule at two places are two findings; at one place, one
+    runs = Finding(severity=Severity.CRITICAL, rule="notebook-runs", title="Cell fails",
+                   location="Notebook cell 3")
+    assert not same_issue(runs, runs.model_copy(update={"location": "Notebook cell 5"}))
+    assert same_issue(runs, runs.model_copy(update={"issue": "another error text"}))
+    # a reviewer's finding never matches a rule's by wording alone at another place
+    assert not same_issue(runs, finding("CRITICAL", "Cell fails", "Notebook cell 4"))
 
 
 def test_reviewer_section_becomes_the_canonical_location() -> None:
@@ -106,7 +117,9 @@ def test_deterministic_findings_are_rechecked_not_judged() -> None:
 
 def test_a_finding_reported_again_is_open_whatever_the_reviewer_says() -> None:
     previous = seed_iteration_1()
-    again = finding("IMPROVEMENT", "Prompt Enhancer explanation is shallow", "Section 6")
+    again = finding(
+        "IMPROVEMENT", "Prompt Enhancer explanation is shallow and disconnected", "Section 6"
+    )
     judgments = [FixJudgment(finding=4, fixed=True)]
     statuses = verify_previous(previous, [again], judgments)
     assert statuses[3].fixed is False and statuses[3].how == "still reported"

@@ -1,27 +1,31 @@
 """Deterministic review findings: what a rule can tell about a built lesson, with no LLM.
 
+The structure rules (rule ids in brackets; see :mod:`.registry` for every id):
+
 * the lesson file or the notebook missing or invalid -> CRITICAL (the seed's "Notebook missing")
+  [lesson-missing, notebook-missing, notebook-invalid]
 * a planned outline section, or a planned check question, missing from the build -> IMPROVEMENT
-* a planned modality that no block of the build carries -> IMPROVEMENT
+  [section-missing, check-missing]; a check question with no answer [check-unanswered]
+* a planned modality that no block of the build carries -> IMPROVEMENT [modality-missing]
 * the notebook's exercise count or scaffolding differing from the plan -> IMPROVEMENT
 * spaced em dashes in text the student sees -> POLISH
 * a concept the records mark NOT TAUGHT, used by the build, that the plan's gap
   resolutions do not resolve -> IMPROVEMENT (CRITICAL when required at DEVELOPED or deeper)
 
-Each rule gives its finding a stable title, so that the next review can re-check
-whether it is fixed by title alone (see ``review.findings``).
+Each finding carries its rule's id (``Finding.rule``, see :mod:`lesson_author.checks.registry`),
+so that the next review re-checks whether it is fixed by rule and place, not by title text.
+The content rules (notebook syntax and execution, MDX compilation, components, code blocks,
+degenerate text, empty sections, coverage against the plan) are in :mod:`.notebook`,
+:mod:`.mdx_compile` and :mod:`.content`; :func:`review_checks` runs them all.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from lesson_author.build.lesson_doc import (
     Aside,
     BuiltLesson,
-    BuiltSection,
     CodeBlock,
     ComparisonRow,
     GradientCard,
@@ -29,6 +33,10 @@ from lesson_author.build.lesson_doc import (
     section_role,
 )
 from lesson_author.build.mdx import visible_text
+from lesson_author.checks import registry as R
+from lesson_author.checks.align import align_sections, match_section  # noqa: F401
+from lesson_author.checks.inputs import BuildFiles, CheckOptions, DepthLookup, ReviewInput
+from lesson_author.checks.registry import is_deterministic  # noqa: F401  (re-exported)
 from lesson_author.course.models import (
     Depth,
     Finding,
@@ -38,106 +46,12 @@ from lesson_author.course.models import (
     Severity,
 )
 
-DepthLookup = Callable[[str], Depth | None]
-
 NOTEBOOK_MISSING = "Notebook missing"
 NOTEBOOK_INVALID = "Notebook invalid"
 LESSON_MISSING = "Lesson file missing"
 EM_DASHES = "Em dashes with spaces in visible text"
 EXERCISE_COUNT = "Exercise count differs from the plan"
 EXERCISE_SCAFFOLDING = "Exercise scaffolding differs from the plan"
-
-
-@dataclass(frozen=True)
-class BuildFiles:
-    """What the review found on disk: the lesson (None when missing), the notebook's content
-    (None when missing), why the notebook is invalid (when it is), and the paths to name."""
-
-    lesson: BuiltLesson | None
-    notebook: PracticeNotebook | None
-    notebook_error: str | None
-    lesson_path: str
-    notebook_path: str
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 or w.isdigit()}
-
-
-def _similar(a: str, b: str) -> float:
-    wa, wb = _words(a), _words(b)
-    if not wa or not wb:
-        return 0.0
-    return len(wa & wb) / min(len(wa), len(wb))
-
-
-def align_sections(
-    outline: Sequence[OutlineSection], lesson: BuiltLesson
-) -> list[BuiltSection | None]:
-    """For each planned outline section, the built section that carries it (or None).
-
-    First by the outline number the build wrote (``{/* outline N: ... */}``), then by
-    title (a section heading close to the planned title), then by position: between
-    two sections already matched, unmatched built sections are paired in order with
-    the unmatched planned ones when there are at least as many of them (an author who
-    dropped the outline comments and renamed headings keeps their sections' places).
-    """
-    found: list[BuiltSection | None] = [None] * len(outline)
-    used: set[int] = set()
-    for i, planned in enumerate(outline):
-        if planned.number is not None:
-            hit = next(
-                (s for s in lesson.sections if s.number == planned.number and id(s) not in used),
-                None,
-            )
-            if hit is not None:
-                found[i] = hit
-                used.add(id(hit))
-    for i, planned in enumerate(outline):
-        if found[i] is not None:
-            continue
-        best, score = None, 0.0
-        for section in lesson.sections:
-            if id(section) in used:
-                continue
-            sim = max(
-                _similar(planned.title, section.outline_title),
-                _similar(planned.title, section.heading),
-            )
-            if sim > score:
-                best, score = section, sim
-        if best is not None and score >= 0.6:
-            found[i] = best
-            used.add(id(best))
-    position = {id(s): k for k, s in enumerate(lesson.sections)}
-    i = 0
-    while i < len(outline):
-        if found[i] is not None:
-            i += 1
-            continue
-        j = i
-        while j < len(outline) and found[j] is None:
-            j += 1
-        low = position[id(found[i - 1])] if i > 0 else -1
-        high = position[id(found[j])] if j < len(outline) else len(lesson.sections)
-        free = [s for s in lesson.sections[low + 1 : high] if id(s) not in used]
-        if len(free) >= j - i:
-            for k in range(i, j):
-                found[k] = free[k - i]
-                used.add(id(free[k - i]))
-        i = j
-    return found
-
-
-def match_section(
-    planned: OutlineSection, lesson: BuiltLesson, outline: Sequence[OutlineSection] = ()
-) -> BuiltSection | None:
-    """The built section for one planned section (see :func:`align_sections`)."""
-    outline = list(outline) or [planned]
-    index = next((k for k, s in enumerate(outline) if s is planned), None)
-    if index is None:
-        outline, index = [planned], 0
-    return align_sections(outline, lesson)[index]
 
 
 def _section_name(planned: OutlineSection) -> str:
@@ -157,8 +71,7 @@ def check_files(files: BuildFiles) -> list[Finding]:
     found = []
     if files.lesson is None:
         found.append(
-            Finding(
-                severity=Severity.CRITICAL,
+            R.LESSON_MISSING.finding(
                 title=LESSON_MISSING,
                 location=files.lesson_path,
                 issue=f"The built lesson `{files.lesson_path}` does not exist.",
@@ -168,8 +81,7 @@ def check_files(files: BuildFiles) -> list[Finding]:
         )
     if files.notebook is None and files.notebook_error is None:
         found.append(
-            Finding(
-                severity=Severity.CRITICAL,
+            R.NOTEBOOK_MISSING.finding(
                 title=NOTEBOOK_MISSING,
                 location=f"Practice section and notebook `{files.notebook_path}`",
                 issue=f"The lesson's practice notebook `{files.notebook_path}` does not exist.",
@@ -185,8 +97,7 @@ def check_files(files: BuildFiles) -> list[Finding]:
         )
     elif files.notebook_error is not None:
         found.append(
-            Finding(
-                severity=Severity.CRITICAL,
+            R.NOTEBOOK_INVALID.finding(
                 title=NOTEBOOK_INVALID,
                 location=f"Notebook `{files.notebook_path}`",
                 issue=f"The notebook is not a valid nbformat v4 notebook: {files.notebook_error}",
@@ -205,8 +116,7 @@ def check_sections(plan: LessonPlan, lesson: BuiltLesson) -> list[Finding]:
     for planned, built in zip(plan.outline, align_sections(plan.outline, lesson), strict=True):
         if built is None:
             found.append(
-                Finding(
-                    severity=Severity.IMPROVEMENT,
+                R.SECTION_MISSING.finding(
                     title=f"Planned section missing: {_section_name(planned)}",
                     location=_location(planned),
                     issue=f"The outline plans section {_section_name(planned)}; the build has no such section.",
@@ -233,8 +143,7 @@ def check_checks(plan: LessonPlan, lesson: BuiltLesson) -> list[Finding]:
         want, have = planned_check_count(planned), len(built.checks())
         if have < want:
             found.append(
-                Finding(
-                    severity=Severity.IMPROVEMENT,
+                R.CHECK_MISSING.finding(
                     title=f"Planned check missing: {_section_name(planned)}",
                     location=_location(planned),
                     issue=f"The outline plans {want} check question(s) here; the build has {have}.",
@@ -242,14 +151,24 @@ def check_checks(plan: LessonPlan, lesson: BuiltLesson) -> list[Finding]:
                     suggested_fix="Add the planned predict-and-verify questions, each with its answer in a reveal.",
                 )
             )
-        unanswered = [c for c in built.checks() if not c.answer.strip()]
+    return found
+
+
+def check_unanswered(lesson: BuiltLesson) -> list[Finding]:
+    """Every check question of every section has an answer to reveal."""
+    found = []
+    for section in lesson.sections:
+        unanswered = [c for c in section.checks() if not c.answer.strip()]
         if unanswered:
+            name = section.label
             found.append(
-                Finding(
-                    severity=Severity.IMPROVEMENT,
-                    title=f"Check without an answer: {_section_name(planned)}",
-                    location=_location(planned),
-                    issue=f"{len(unanswered)} check question(s) have no answer to reveal.",
+                R.CHECK_UNANSWERED.finding(
+                    title=f"Check without an answer: {name}",
+                    location=name,
+                    issue=(
+                        f"{len(unanswered)} check question(s) have no answer to reveal: "
+                        + "; ".join(f'"{c.question[:80]}"' for c in unanswered[:3])
+                    ),
                     student_impact="The student cannot verify their prediction.",
                     suggested_fix="Give every check an answer inside its `<details>` reveal.",
                 )
@@ -295,8 +214,8 @@ def modality_name(modality: Modality) -> str:
 
 
 def missing_modality(finding: Finding) -> str | None:
-    """The modality a ``Planned modality missing: X`` finding names; None for other findings."""
-    if not finding.title.startswith(MODALITY_MISSING):
+    """The modality a ``modality-missing`` finding names; None for other findings."""
+    if finding.rule != R.MODALITY_MISSING.id or not finding.title.startswith(MODALITY_MISSING):
         return None
     return finding.title[len(MODALITY_MISSING) :].strip()
 
@@ -324,8 +243,7 @@ def check_modalities(plan: LessonPlan, files: BuildFiles) -> list[Finding]:
             carried = any(isinstance(b, modality_blocks(kind)) for b in blocks)
         if not carried:
             found.append(
-                Finding(
-                    severity=Severity.IMPROVEMENT,
+                R.MODALITY_MISSING.finding(
                     title=f"{MODALITY_MISSING} {name}",
                     location="Whole lesson",
                     issue=(
@@ -347,8 +265,7 @@ def check_exercises(plan: LessonPlan, notebook: PracticeNotebook | None) -> list
     found = []
     if len(built) != len(planned):
         found.append(
-            Finding(
-                severity=Severity.IMPROVEMENT,
+            R.EXERCISE_COUNT.finding(
                 title=EXERCISE_COUNT,
                 location="Notebook",
                 issue=f"The plan lists {len(planned)} exercises; the notebook has {len(built)}.",
@@ -361,8 +278,7 @@ def check_exercises(plan: LessonPlan, notebook: PracticeNotebook | None) -> list
     common = min(len(want), len(have))
     if have[:common] != want[:common]:
         found.append(
-            Finding(
-                severity=Severity.IMPROVEMENT,
+            R.EXERCISE_SCAFFOLDING.finding(
                 title=EXERCISE_SCAFFOLDING,
                 location="Notebook",
                 issue=(
@@ -388,8 +304,7 @@ def check_em_dashes(lesson: BuiltLesson) -> list[Finding]:
         return []
     shown = ", ".join(places[:6]) + (f" and {len(places) - 6} more" if len(places) > 6 else "")
     return [
-        Finding(
-            severity=Severity.POLISH,
+        R.EM_DASHES.finding(
             title=EM_DASHES,
             location=shown,
             issue="Visible text uses em dashes with spaces around them; the style is an em dash with no spaces.",
@@ -448,7 +363,7 @@ def check_untaught(
         )
         name = terms[0] if terms else concept
         found.append(
-            Finding(
+            R.UNTAUGHT_CONCEPT.finding(
                 severity=severity,
                 title=f"Untaught concept used without a resolution: {name}",
                 location="Whole lesson",
@@ -465,39 +380,73 @@ def check_untaught(
 
 # ---------------------------------------------------------------- all together
 
-_DETERMINISTIC_TITLES = (
-    LESSON_MISSING,
-    NOTEBOOK_MISSING,
-    NOTEBOOK_INVALID,
-    EM_DASHES,
-    EXERCISE_COUNT,
-    EXERCISE_SCAFFOLDING,
-)
-_DETERMINISTIC_PREFIXES = (
-    "Planned section missing:",
-    "Planned check missing:",
-    "Check without an answer:",
-    MODALITY_MISSING,
-    "Untaught concept used without a resolution:",
-)
+
+@R.check(R.LESSON_MISSING, R.NOTEBOOK_MISSING, R.NOTEBOOK_INVALID)
+def files_present(inp: ReviewInput) -> list[Finding]:
+    return check_files(inp.files)
 
 
-def is_deterministic(finding: Finding) -> bool:
-    """Whether a rule of this module raised ``finding`` (its title is one the rules use)."""
-    title = finding.title.strip()
-    return title in _DETERMINISTIC_TITLES or title.startswith(_DETERMINISTIC_PREFIXES)
+@R.check(R.SECTION_MISSING)
+def sections_present(inp: ReviewInput) -> list[Finding]:
+    return check_sections(inp.plan, inp.lesson) if inp.lesson else []
+
+
+@R.check(R.CHECK_MISSING)
+def checks_present(inp: ReviewInput) -> list[Finding]:
+    return check_checks(inp.plan, inp.lesson) if inp.lesson else []
+
+
+@R.check(R.CHECK_UNANSWERED)
+def checks_answered(inp: ReviewInput) -> list[Finding]:
+    return check_unanswered(inp.lesson) if inp.lesson else []
+
+
+@R.check(R.MODALITY_MISSING)
+def modalities_carried(inp: ReviewInput) -> list[Finding]:
+    return check_modalities(inp.plan, inp.files) if inp.lesson else []
+
+
+@R.check(R.EM_DASHES)
+def em_dashes(inp: ReviewInput) -> list[Finding]:
+    return check_em_dashes(inp.lesson) if inp.lesson else []
+
+
+@R.check(R.UNTAUGHT_CONCEPT)
+def untaught_concepts(inp: ReviewInput) -> list[Finding]:
+    return check_untaught(inp.plan, inp.lesson, inp.depth_of) if inp.lesson else []
+
+
+@R.check(R.EXERCISE_COUNT, R.EXERCISE_SCAFFOLDING)
+def exercises_as_planned(inp: ReviewInput) -> list[Finding]:
+    return check_exercises(inp.plan, inp.files.notebook)
+
+
+# the content rules register themselves on import, after the structure rules above
+from lesson_author.checks import content as _content  # noqa: F401
+from lesson_author.checks import mdx_compile as _mdx_compile  # noqa: F401
+from lesson_author.checks import notebook as _notebook  # noqa: F401
 
 
 def review_checks(
-    plan: LessonPlan, files: BuildFiles, *, depth_of: DepthLookup | None = None
+    plan: LessonPlan,
+    files: BuildFiles,
+    *,
+    depth_of: DepthLookup | None = None,
+    options: CheckOptions | None = None,
 ) -> list[Finding]:
     """Every deterministic finding for the build on disk, most severe first."""
-    found = check_files(files)
-    if files.lesson is not None:
-        found += check_sections(plan, files.lesson)
-        found += check_checks(plan, files.lesson)
-        found += check_modalities(plan, files)
-        found += check_em_dashes(files.lesson)
-        found += check_untaught(plan, files.lesson, depth_of)
-    found += check_exercises(plan, files.notebook)
+    inp = ReviewInput(plan, files, depth_of=depth_of, options=options or CheckOptions())
+    found: list[Finding] = []
+    skip = inp.options.skip_rules
+    for registered in R.CHECKS:
+        if skip and all(r.id in skip for r in registered.rules):
+            continue
+        for finding in registered.run(inp):
+            if finding.rule in skip:
+                continue
+            if all(
+                (f.rule, f.location, f.title) != (finding.rule, finding.location, finding.title)
+                for f in found
+            ):
+                found.append(finding)
     return sorted(found, key=lambda f: -f.severity.rank)

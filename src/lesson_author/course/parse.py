@@ -784,13 +784,37 @@ def read_finding(src: Source, j: int, stop: int) -> Finding:
     style = {"prefix": m["prefix"], "lb": m["lb"], "rb": m["rb"], "sep": m["sep"] or ""}
     b.labelled_body(j, "heading", style, FINDING_LABELS)
     b.raw_blocks(j + 1, stop)
+    values = {k: b.values.get(k, "") for k in FINDING_LABELS.values()}
+    values["location"], rule_id = split_rule(values["location"])
     return Finding(
         line=blk.line,
         severity=Severity(m["sev"]),
+        rule=rule_id,
         title=m["title"],
         layout=b.parts,
-        **{k: b.values.get(k, "") for k in FINDING_LABELS.values()},
+        **values,
     )
+
+
+FINDING_RULE = re.compile(
+    r"^(?P<location>.*?)\s*\(rule:\s*(?P<rule>[a-z0-9][a-z0-9-]*)\)\s*$", re.DOTALL
+)
+
+
+def split_rule(location: str) -> tuple[str, str | None]:
+    """A Location value and the deterministic rule id written after it
+    (``Notebook cell 3 (rule: notebook-runs)``); documents without one keep ``None``."""
+    m = FINDING_RULE.match(location)
+    if m is None:
+        return location, None
+    return m["location"], m["rule"]
+
+
+def with_rule(location: str, rule_id: str | None) -> str:
+    """The Location value as a document writes it: the rule id trailing (see :func:`split_rule`)."""
+    if not rule_id:
+        return location
+    return f"{location} (rule: {rule_id})" if location else f"(rule: {rule_id})"
 
 
 def read_counts(b: Builder, bi: int, stop: int) -> int | None:

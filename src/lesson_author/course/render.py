@@ -367,6 +367,8 @@ def finding_value(finding: Finding, slot: Slot, fresh: bool) -> str | None:
             s.get("sep", " -- "),
             finding.title,
         )
+    if slot.key == "location" and finding.rule:
+        return P.with_rule(finding.location, finding.rule)
     return scalar(getattr(finding, slot.key), fresh)
 
 

@@ -14,10 +14,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from lesson_author.build.lesson_doc import BuiltLesson, PracticeNotebook
 from lesson_author.build.schemas import ReviewerOutput
-from lesson_author.checks.review_checks import BuildFiles, review_checks
+from lesson_author.checks.inputs import (
+    BuildFiles,
+    CheckOptions,
+    execute_setting,
+    skip_rules_setting,
+)
+from lesson_author.checks.review_checks import review_checks
 from lesson_author.course.models import Finding, LessonPlan, Review, Verdict
 from lesson_author.errors import UserError
 from lesson_author.review.documents import append_review_to_plan, write_review_files
@@ -48,6 +56,44 @@ def _strip(text: str) -> str:
     return re.sub(r"[*_`]", "", text).strip()
 
 
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def deterministic_findings(
+    run: RunContext,
+    plan: LessonPlan,
+    lesson: BuiltLesson | None,
+    notebook: PracticeNotebook | None,
+    notebook_error: str | None,
+) -> list[Finding]:
+    """Every rule of ``lesson_author.checks`` on the files on disk (the notebook is executed
+    unless execution is off: ``--no-execute``, ``AUTHOR_EXECUTE=0``, ``[tool.author] execute``)."""
+    mdx_path, nb_path = lesson_paths(run)
+    files = BuildFiles(
+        lesson=lesson,
+        notebook=notebook,
+        notebook_error=notebook_error,
+        lesson_path=run.relative(mdx_path),
+        notebook_path=run.relative(nb_path),
+        lesson_text=_text(mdx_path),
+        notebook_text=_text(nb_path),
+    )
+    try:
+        depth_of = run.student_state.depth_of
+    except UserError:  # a records problem must not hide the review; `author check` reports it
+        depth_of = None
+    options = CheckOptions(
+        execute=execute_setting(run.project_root),
+        cache_dir=Path(run.project_root) / ".author",
+        skip_rules=skip_rules_setting(run.project_root),
+    )
+    return review_checks(plan, files, depth_of=depth_of, options=options)
+
+
 def review_lesson(
     run: RunContext,
     plan: LessonPlan,
@@ -58,19 +104,7 @@ def review_lesson(
 ) -> tuple[Review, list[Any]]:
     """Review the files on disk; (the review, the verification of ``previous``). Writes nothing."""
     lesson, notebook, notebook_error = lesson_on_disk(run)
-    mdx_path, nb_path = lesson_paths(run)
-    files = BuildFiles(
-        lesson=lesson,
-        notebook=notebook,
-        notebook_error=notebook_error,
-        lesson_path=run.relative(mdx_path),
-        notebook_path=run.relative(nb_path),
-    )
-    try:
-        depth_of = run.student_state.depth_of
-    except UserError:  # a records problem must not hide the review; `author check` reports it
-        depth_of = None
-    deterministic = review_checks(plan, files, depth_of=depth_of)
+    deterministic = deterministic_findings(run, plan, lesson, notebook, notebook_error)
 
     earlier: Sequence[Finding] = previous.findings[:MAX_PREVIOUS_SHOWN] if previous else []
     messages = run.messages(

@@ -123,9 +123,7 @@ def revision_targets(findings: Sequence[Finding], plan: LessonPlan, lesson: Buil
             for n in re.findall(r"\bsection\s+(\d+)", f.location, re.IGNORECASE)
             if int(n) in numbers
         ]
-        if f.title.startswith("Planned section missing:") or f.title.startswith(
-            "Planned check missing:"
-        ):
+        if f.rule in ("section-missing", "check-missing"):
             m = re.search(r":\s*(\d+)\.", f.title)
             if m and int(m.group(1)) in numbers:
                 named = [int(m.group(1))]
@@ -154,7 +152,7 @@ def revision_targets(findings: Sequence[Finding], plan: LessonPlan, lesson: Buil
             if best is not None and best.number is not None:
                 targets.add(best.number, f)
                 continue
-        if f.title.startswith("Untaught concept used without a resolution:"):
+        if f.rule == "untaught-concept":
             term = f.title.split(":", 1)[1].strip()
             using = [
                 s

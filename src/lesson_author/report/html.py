@@ -76,10 +76,7 @@ def review_from_json(data: Any) -> tuple[Review | None, list[Verification]]:
         file = ReviewFile.model_validate(data)
     except ValidationError:
         return None, []
-    checks = [
-        Verification(title=v.title, fixed=v.fixed, note=v.note, how=v.how)
-        for v in file.verification
-    ]
+    checks = [v.verification() for v in file.verification]
     return file.review(), checks
 
 

@@ -26,10 +26,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from lesson_author.checks.review_checks import is_deterministic
+from lesson_author.checks.registry import is_deterministic
 from lesson_author.course.models import Finding, LessonPlan, Review, Severity, Verdict
 from lesson_author.course.tree import write_atomic
-from lesson_author.review.findings import FixStatus
+from lesson_author.review.findings import Verification
 from lesson_author.workspace import reviews_dir as _reviews_dir
 
 _ITERATION_FILE = re.compile(r"iteration-(\d+)\.(md|json)$")
@@ -58,6 +58,7 @@ def append_review_to_plan(plan_path: Path, review: Review) -> LessonPlan:
 
 class FindingEntry(BaseModel):
     severity: Severity
+    rule: str | None = None  # the deterministic rule's id; None for the reviewer's findings
     title: str
     location: str = ""
     issue: str = ""
@@ -72,6 +73,14 @@ class VerificationEntry(BaseModel):
     fixed: bool
     how: str
     note: str = ""
+    location: str = ""  # with rule: the earlier finding's identity (older files: title only)
+    rule: str | None = None
+
+    def verification(self) -> Verification:
+        earlier = Finding(
+            severity=self.severity, rule=self.rule, title=self.title, location=self.location
+        )
+        return Verification(earlier, fixed=self.fixed, how=self.how, note=self.note)
 
 
 class ReviewFile(BaseModel):
@@ -99,7 +108,7 @@ class ReviewFile(BaseModel):
         )
 
 
-def review_file(slug: str, review: Review, statuses: Sequence[FixStatus] = ()) -> ReviewFile:
+def review_file(slug: str, review: Review, statuses: Sequence[Verification] = ()) -> ReviewFile:
     return ReviewFile(
         slug=slug,
         date=review.date,
@@ -118,7 +127,9 @@ def review_file(slug: str, review: Review, statuses: Sequence[FixStatus] = ()) -
             VerificationEntry(
                 severity=s.finding.severity,
                 title=s.finding.title,
-                fixed=s.fixed,
+                location=s.finding.location,
+                rule=s.finding.rule,
+                fixed=bool(s.fixed),
                 how=s.how,
                 note=s.note,
             )
@@ -174,7 +185,7 @@ def _set_aside(folder: Path, names: Sequence[str]) -> Path:
 
 
 def write_review_files(
-    project_root: Path, slug: str, review: Review, statuses: Sequence[FixStatus] = ()
+    project_root: Path, slug: str, review: Review, statuses: Sequence[Verification] = ()
 ) -> list[Path]:
     """Write ``iteration-N.md`` and ``.json``; the paths written.
 
@@ -228,16 +239,9 @@ def load_review_files(project_root: Path, slug: str) -> list[ReviewFile]:
 def finding_rows(files: Sequence[ReviewFile]) -> list[dict[str, Any]]:
     """One row per finding of every iteration, with its status now (fixed, carried, open,
     accepted) and why, by the rule of :mod:`lesson_author.review.status`."""
-    from .status import Verification
     from .status import finding_rows as status_rows
 
-    checks = {
-        f.iteration: [
-            Verification(title=v.title, fixed=v.fixed, note=v.note, how=v.how)
-            for v in f.verification
-        ]
-        for f in files
-    }
+    checks = {f.iteration: [v.verification() for v in f.verification] for f in files}
     sources = [{x.title: x.source for x in f.findings} for f in files]
     numbers = {f.iteration: k for k, f in enumerate(files)}
     return [

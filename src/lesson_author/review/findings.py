@@ -4,9 +4,12 @@
   dropping the reviewer's duplicates.  A deterministic finding is never dropped
   or downgraded, so the verdict (:func:`verdict_for` over *all* findings) can
   never be out-voted by a reviewer that says PASS.
+* :func:`finding_key` is the one identity of a finding (rule id and place for a
+  deterministic finding, section and normalized title for the reviewer's), used
+  here, by ``author findings`` and by the report.
 * :func:`verify_previous` says, for each finding of the previous iteration,
   whether it is fixed: deterministic findings are re-checked (fixed when the
-  rule no longer raises them), the reviewer's are judged by the reviewer
+  rule no longer raises them at that place), the reviewer's are judged by the reviewer
   (``ReviewerOutput.verification``), and a finding the current review still
   reports is open whatever the reviewer says.
 * :func:`make_review` builds the :class:`Review` (counts and verdict computed)
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 
 from lesson_author.build.lesson_doc import BuiltLesson
 from lesson_author.build.schemas import FixJudgment, ReviewerFinding, tidy
-from lesson_author.checks.review_checks import is_deterministic
+from lesson_author.checks.registry import is_deterministic
 from lesson_author.course.models import Finding, Review, Severity, verdict_for
 
 SEVERITIES = (Severity.CRITICAL, Severity.IMPROVEMENT, Severity.POLISH)
@@ -51,21 +54,44 @@ def _overlap(a: str, b: str) -> float:
     return len(wa & wb) / min(len(wa), len(wb))
 
 
-def _section_numbers(text: str) -> set[str]:
-    return set(re.findall(r"\bsection\s+(\d+)", text, re.IGNORECASE))
+# ---------------------------------------------------------------- one identity for a finding
+
+
+def title_key(title: str) -> str:
+    """A finding title for comparison: lowercase words only."""
+    return " ".join(re.findall(r"[a-z0-9]+", title.lower()))
+
+
+def place_key(location: str) -> str:
+    """Where a finding is, for comparison: ``notebook cell N``, ``section N[,M]`` when the
+    location names outline sections, else its lowercase words."""
+    text = location.lower()
+    cell = re.search(r"notebook cell\s+(\d+)", text)
+    if cell:
+        return f"notebook cell {cell.group(1)}"
+    numbers = sorted(set(re.findall(r"\bsections?\s+(\d+)", text)), key=int)
+    if numbers:
+        return "section " + ",".join(numbers)
+    return title_key(location) or "whole lesson"
+
+
+def finding_key(finding: Finding) -> tuple[str, ...]:
+    """The one identity of a finding, used by the run (merge, verification), ``author findings``
+    and the report: a deterministic finding is its rule id at its place (a rule raises one finding
+    per place and subject, so its title is added as written by the rule); a reviewer finding is
+    its section and its normalized title."""
+    if finding.rule:
+        return ("rule", finding.rule, place_key(finding.location), title_key(finding.title))
+    return ("reviewer", place_key(finding.location), title_key(finding.title))
 
 
 def same_issue(a: Finding, b: Finding) -> bool:
-    """Whether two findings report the same problem (title words, and the place when both name one)."""
-    sections_a, sections_b = _section_numbers(a.location), _section_numbers(b.location)
-    if sections_a and sections_b and not sections_a & sections_b:
-        return False
-    if a.title.strip().lower() == b.title.strip().lower():
-        return True
-    title = _overlap(a.title, b.title)
-    if sections_a and sections_a == sections_b:
-        return title >= 0.5
-    return title >= 0.7
+    """Whether two findings report the same problem (see :func:`finding_key`). A reviewer
+    finding is compared with a check's by the reviewer's identity (section and title), so a
+    reviewer repeating a check's finding is recognised as a duplicate."""
+    if bool(a.rule) != bool(b.rule):
+        return finding_key(a)[-2:] == finding_key(b)[-2:]
+    return finding_key(a) == finding_key(b)
 
 
 def locate_section(text: str, lesson: BuiltLesson | None) -> str:
@@ -116,8 +142,7 @@ def merge_findings(deterministic: Sequence[Finding], reviewer: Sequence[Finding]
     once each."""
     kept: list[Finding] = []
     for finding in deterministic:
-        key = (finding.severity, finding.title, finding.location)
-        if all((k.severity, k.title, k.location) != key for k in kept):
+        if all(not same_issue(k, finding) for k in kept):
             kept.append(finding.model_copy())
     for finding in reviewer:
         duplicate = next((k for k in kept if same_issue(k, finding)), None)
@@ -132,33 +157,41 @@ def merge_findings(deterministic: Sequence[Finding], reviewer: Sequence[Finding]
 
 
 @dataclass(frozen=True)
-class FixStatus:
-    """One earlier finding and whether this iteration's build fixes it."""
+class Verification:
+    """What a later review says about one finding of the review before it: fixed (True), not
+    fixed (False) or accepted/deferred (None), how that was judged ("re-checked" for a
+    deterministic finding, "reviewer", "still reported", "not reported") and why.
+
+    One class for the run (``verify_previous``), the review files and ``author findings``/the
+    report (``review.status``)."""
 
     finding: Finding
-    fixed: bool
-    how: str  # "re-checked" (deterministic) | "reviewer" | "still reported" | "not reported"
+    fixed: bool | None
+    how: str = ""
     note: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.finding.title
 
 
 def verify_previous(
     previous: Review,
     current: Sequence[Finding],
     judgments: Sequence[FixJudgment] = (),
-) -> list[FixStatus]:
+) -> list[Verification]:
     by_number = {j.finding: j for j in judgments}
     statuses = []
     for number, earlier in enumerate(previous.findings, start=1):
         still = any(same_issue(earlier, f) for f in current)
         if is_deterministic(earlier):
-            rechecked = any(f.title.strip() == earlier.title.strip() for f in current)
             statuses.append(
-                FixStatus(
+                Verification(
                     earlier,
-                    fixed=not rechecked,
+                    fixed=not still,
                     how="re-checked",
                     note="The check no longer raises it."
-                    if not rechecked
+                    if not still
                     else "The check still raises it.",
                 )
             )
@@ -166,13 +199,15 @@ def verify_previous(
         judged = by_number.get(number)
         if still:
             note = judged.note if judged is not None and not judged.fixed else ""
-            statuses.append(FixStatus(earlier, fixed=False, how="still reported", note=tidy(note)))
+            statuses.append(
+                Verification(earlier, fixed=False, how="still reported", note=tidy(note))
+            )
         elif judged is not None:
             statuses.append(
-                FixStatus(earlier, fixed=judged.fixed, how="reviewer", note=tidy(judged.note))
+                Verification(earlier, fixed=judged.fixed, how="reviewer", note=tidy(judged.note))
             )
         else:
-            statuses.append(FixStatus(earlier, fixed=True, how="not reported"))
+            statuses.append(Verification(earlier, fixed=True, how="not reported"))
     return statuses
 
 
@@ -180,7 +215,7 @@ def _count_word(n: int) -> str:
     return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
 
 
-def verification_text(previous_iteration: int, statuses: Sequence[FixStatus]) -> str:
+def verification_text(previous_iteration: int, statuses: Sequence[Verification]) -> str:
     """The seed's ``**Verification of iteration N fixes:**`` paragraph and numbered list."""
     head = f"**Verification of iteration {previous_iteration} fixes:**"
     if not statuses:

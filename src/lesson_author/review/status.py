@@ -6,8 +6,10 @@ The rule (also printed on the report page, see :data:`STATUS_RULE`):
 
 - a finding of iteration N that is not the last iteration is **fixed** when
   iteration N+1's verification says it was fixed, or -- when N+1 says nothing
-  about it -- when no finding of N+1 has the same title (compared ignoring
-  case, punctuation and spacing); it is **carried** when it appears again in
+  about it -- when no finding of N+1 is the same finding (one identity, see
+  :func:`lesson_author.review.findings.finding_key`: the rule id and place of a
+  deterministic finding, the section and normalized title of a reviewer's);
+  it is **carried** when it appears again in
   N+1 (the later row carries its status), and **open** when N+1's
   verification says it was not fixed yet it was not raised again;
 - a finding of the last iteration is **open**, unless that iteration found
@@ -17,33 +19,23 @@ The rule (also printed on the report page, see :data:`STATUS_RULE`):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 from lesson_author.course.models import Finding, Review, Severity, Verdict, verdict_for
+from lesson_author.review.findings import Verification, same_issue, title_key  # noqa: F401
 
 FIXED, CARRIED, OPEN, ACCEPTED = "fixed", "carried", "open", "accepted"
 
 STATUS_RULE = (
     "A finding of iteration N (not the last) is fixed when iteration N+1's verification says so, "
-    "or, when N+1 says nothing about it, when no finding of N+1 has the same title (ignoring case, "
-    "punctuation and spacing). It is carried when it appears again in N+1 (the later row has its "
+    "or, when N+1 says nothing about it, when no finding of N+1 is the same finding (a check's "
+    "finding: the same rule at the same place; a reviewer's: the same section and title, ignoring "
+    "case, punctuation and spacing). It is carried when it appears again in N+1 (the later row has its "
     "status), and open when N+1 says it was not fixed. Findings of the last iteration are open, "
     "unless that iteration found POLISH only (verdict PASS): then they are accepted, because the "
     "lesson passed with them and fixing them is optional."
 )
-
-
-@dataclass(frozen=True)
-class Verification:
-    """What a later review says about one finding of the review before it."""
-
-    title: str
-    fixed: bool | None  # True fixed, False not fixed, None accepted/deferred
-    note: str = ""
-    how: str = ""  # how it was judged ("re-checked", "reviewer", ...)
 
 
 @dataclass
@@ -61,18 +53,6 @@ class FindingRow:
     @property
     def severity_class(self) -> str:
         return self.severity.value.lower()
-
-
-def title_key(title: str) -> str:
-    """A finding title for comparison: lowercase words only."""
-    return " ".join(re.findall(r"[a-z0-9]+", title.lower()))
-
-
-def same_title(a: str, b: str) -> bool:
-    ka, kb = title_key(a), title_key(b)
-    if not ka or not kb:
-        return False
-    return ka == kb or SequenceMatcher(None, ka, kb).ratio() >= 0.92
 
 
 def iteration_numbers(reviews: list[Review]) -> list[int]:
@@ -130,8 +110,8 @@ def _status(
         if polish_only:
             return ACCEPTED, "passed with this polish; fixing it is optional"
         return OPEN, "raised by the last review"
-    again = any(same_title(finding.title, f.title) for f in later.findings)
-    check = next((c for c in checks if same_title(finding.title, c.title)), None)
+    again = any(same_issue(finding, f) for f in later.findings)
+    check = next((c for c in checks if same_issue(finding, c.finding)), None)
     where = f"iteration {later_number}"
     if check is not None:
         detail = (f" ({check.how})" if check.how else "") + (
