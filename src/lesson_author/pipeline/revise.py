@@ -110,7 +110,7 @@ def _content_sections(plan: LessonPlan) -> list[OutlineSection]:
     ]
 
 
-def _best_section(plan: LessonPlan, text: str) -> OutlineSection | None:
+def best_section(plan: LessonPlan, text: str) -> OutlineSection | None:
     """The content section whose outline shares the most words with ``text``."""
     want = _words(text)
     best, score = None, 0
@@ -154,7 +154,7 @@ def revision_targets(findings: Sequence[Finding], plan: LessonPlan, lesson: Buil
             if modality_kind(name) == "interactive":
                 targets.notebook.append(f)
                 continue
-            best = _best_section(plan, (modality.what if modality else "") + " " + name)
+            best = best_section(plan, (modality.what if modality else "") + " " + name)
             if best is None:  # no section talks about it: the first explaining section gets it
                 content = _content_sections(plan)
                 explain = [s for s in content if re.match(r"\s*explain\b", s.title, re.IGNORECASE)]
@@ -177,7 +177,7 @@ def revision_targets(findings: Sequence[Finding], plan: LessonPlan, lesson: Buil
         if _FRAME_WORDS.search(f.location):
             targets.frame.append(f)
             continue
-        best = _best_section(plan, where)
+        best = best_section(plan, where)
         if (
             best is not None
             and best.number is not None
