@@ -438,6 +438,7 @@ class OutlineSection(Record):
 
 class Finding(Record):
     severity: Severity
+    rule: str | None = None
     title: str
     location: str = ""
     issue: str = ""
