@@ -61,6 +61,7 @@ CHARS_PER_TOKEN = 3.0
 ENDPOINT_CONTEXT_TOKENS = 32_000
 MARGIN_TOKENS = 64
 MIN_ROOM_TOKENS = 120  # a part always carries at least this much of the material
+CONTINUED = "(continued) "  # marks the later pieces of a piece of text split between parts
 
 # the prompts' own words: a finding that only repeats them names nothing
 _PROMPT_WORDS = (
@@ -347,9 +348,9 @@ def pack(units: Sequence[tuple[str, str]], room_tokens: int) -> list[list[tuple[
     room = max(MIN_ROOM_TOKENS, room_tokens)
     pieces: list[tuple[str, str]] = []
     for group, text in units:
-        split = split_text(text, room - 2)
+        split = split_text(text, room - 2 - estimate_tokens(CONTINUED))
         pieces.append((group, split[0]))
-        pieces += [(group, f"(continued) {rest}") for rest in split[1:]]
+        pieces += [(group, f"{CONTINUED}{rest}") for rest in split[1:]]
     parts: list[list[tuple[str, str]]] = [[]]
     used = 0
     for group, text in pieces:
