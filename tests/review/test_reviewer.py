@@ -270,3 +270,21 @@ def test_a_section_longer_than_the_context_window_is_split_never_cut(tmp_path: P
     assert len(whole) > 1 and all(f"of {len(whole)}" in w for w in whole)
     cells = re.findall(r"Notebook cell (\d+) \(", "\n".join(whole))
     assert sorted(set(map(int, cells))) == list(range(1, len(set(cells)) + 1))
+
+
+def test_the_window_is_read_through_the_cache_and_usage_wrappers(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from lesson_author.llm.cache import CachedProvider, ResponseCache
+    from lesson_author.llm.factory import RecordingProvider
+    from lesson_author.llm.usage import UsageLog
+    from lesson_author.review.reviewer import ENDPOINT_CONTEXT_TOKENS, context_tokens
+
+    inner = ScriptedProvider({})
+    wrapped = RecordingProvider(
+        CachedProvider(inner, ResponseCache(tmp_path / "c.sqlite")), UsageLog()
+    )
+    assert context_tokens(SimpleNamespace(provider=wrapped)) == ENDPOINT_CONTEXT_TOKENS
+    inner.n_ctx = 2048  # what the embedded provider carries
+    assert context_tokens(SimpleNamespace(provider=wrapped)) == 2048
+    assert prompt_budget(SimpleNamespace(provider=wrapped), SectionReview) < 2048

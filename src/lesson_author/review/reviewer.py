@@ -294,17 +294,27 @@ def _messages_tokens(messages: Sequence[dict[str, str]]) -> int:
     return sum(estimate_tokens(m["content"]) + 4 for m in messages)
 
 
+def model_provider(provider: Any) -> Any:
+    """The provider that runs the model, under the cache and usage wrappers (``.inner``)."""
+    seen = 0
+    while getattr(provider, "inner", None) is not None and seen < 8:
+        provider, seen = provider.inner, seen + 1
+    return provider
+
+
 def context_tokens(run: Any) -> int:
     """The provider's context window in tokens (the embedded model's ``n_ctx``), else a
     generous figure for an endpoint model."""
-    window = getattr(run, "context_window", None) or getattr(run.provider, "n_ctx", None)
+    window = getattr(run, "context_window", None) or getattr(
+        model_provider(run.provider), "n_ctx", None
+    )
     return int(window) if isinstance(window, int) and window > 0 else ENDPOINT_CONTEXT_TOKENS
 
 
 def reply_tokens(run: Any, schema: type) -> int:
     """The longest reply ``schema`` allows, as the provider decodes it (the embedded one under
     its compact caps)."""
-    decoding = getattr(run.provider, "decoding_schema", None)
+    decoding = getattr(model_provider(run.provider), "decoding_schema", None)
     js = json.loads(decoding(schema)) if callable(decoding) else schema.model_json_schema()
     return schema_token_budget(js) or 0
 
