@@ -453,7 +453,8 @@ def modalities_for(plan: LessonPlan, planned: OutlineSection) -> list[str]:
     for m in plan.modalities:
         best = best_section(plan, f"{modality_name(m)} {m.what}")
         if best is not None and best.number == planned.number:
-            found.append(_strip(f"{modality_name(m)}: {m.what}".strip(": ")))
+            what = re.split(r"(?<=[.!?])\s", m.what.strip(), maxsplit=1)[0][:200]
+            found.append(_strip(f"{modality_name(m)}: {what}".strip(": ")))
     return found
 
 
