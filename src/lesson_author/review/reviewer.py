@@ -328,7 +328,8 @@ def prompt_budget(run: Any, schema: type) -> int:
 
 def split_text(text: str, room_tokens: int) -> list[str]:
     """``text`` in pieces of at most ``room_tokens`` (estimated): by lines, then by characters.
-    Nothing is dropped: the pieces joined with line breaks give the text back."""
+    Nothing is dropped: the pieces hold every character of ``text``, in order (a piece ends at
+    a line break where it can)."""
     limit = max(1, int(room_tokens * CHARS_PER_TOKEN))
     if len(text) <= limit:
         return [text]
