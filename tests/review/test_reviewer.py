@@ -288,3 +288,30 @@ def test_the_window_is_read_through_the_cache_and_usage_wrappers(tmp_path: Path)
     inner.n_ctx = 2048  # what the embedded provider carries
     assert context_tokens(SimpleNamespace(provider=wrapped)) == 2048
     assert prompt_budget(SimpleNamespace(provider=wrapped), SectionReview) < 2048
+
+
+@requires_shared
+def test_section_calls_run_concurrently_and_keep_section_order(tmp_path: Path) -> None:
+    import threading
+
+    threads: set[str] = set()
+
+    def sections(messages: list[dict[str, str]]) -> dict[str, Any]:
+        threads.add(threading.current_thread().name)
+        n = re.search(r"Prose of section (\d+):", messages[-1]["content"])
+        if n is None:
+            return {"findings": []}
+        finding = {
+            "severity": "POLISH",
+            "title": f"Section {n.group(1)} heading says nothing about refiner layers",
+            "issue": f"The heading 'Heading {n.group(1)}' names no idea of the section.",
+        }
+        return {"findings": [finding]}
+
+    recorder = Recorder(sections=sections)
+    run, _ = built(tmp_path, recorder)
+    run.max_concurrency = 4
+    _, _, output = review_once(run)
+    assert len(threads) > 1 and all(t.startswith("author-call") for t in threads)
+    numbers = [int(f.location.split()[1]) for f in output.findings]
+    assert numbers == sorted(numbers) and len(numbers) >= 10
