@@ -23,6 +23,7 @@ from lesson_author.build.schemas import (
     RecordDraft,
     ReviewerOutput,
     SectionDraft,
+    SectionReview,
     SetupDraft,
 )
 
@@ -158,15 +159,21 @@ def author_reply(messages: list[dict[str, str]], schema: type, phase: str) -> An
     raise AssertionError(f"unexpected schema {schema.__name__} in phase {phase}")
 
 
-def scripted_author(reviews: Sequence[ReviewerOutput | dict[str, Any]]) -> Callable[..., Any]:
-    """The script: ``reviews[i]`` answers the i-th reviewer call; everything else is ``author_reply``."""
+def scripted_author(
+    reviews: Sequence[ReviewerOutput | dict[str, Any]],
+    sections: Callable[[list[dict[str, str]]], SectionReview | dict[str, Any]] | None = None,
+) -> Callable[..., Any]:
+    """The script: ``reviews[i]`` answers the i-th whole-lesson reviewer call; ``sections``
+    answers each section review (default: no findings); everything else is ``author_reply``."""
     pending = list(reviews)
 
     def script(messages: list[dict[str, str]], schema: type, phase: str) -> Any:
-        if schema is ReviewerOutput:
+        if issubclass(schema, ReviewerOutput):
             if not pending:
                 raise AssertionError("the reviewer was asked more often than the test scripted")
             return pending.pop(0)
+        if schema is SectionReview:
+            return sections(messages) if sections is not None else SectionReview()
         return author_reply(messages, schema, phase)
 
     return script
@@ -175,17 +182,25 @@ def scripted_author(reviews: Sequence[ReviewerOutput | dict[str, Any]]) -> Calla
 PASS_REVIEW = ReviewerOutput(strengths=["Checks test comprehension."], assessment="Ready to ship.")
 
 
+def _place(where: str) -> str:
+    """A test's section reference as the reviewer's enum value (``4`` -> ``Section 4``)."""
+    m = re.fullmatch(r"(?:section\s*)?(\d+)", where.strip(), re.IGNORECASE)
+    if m:
+        return f"Section {m.group(1)}"
+    return where if where.startswith("Notebook cell") else "Whole lesson"
+
+
 def reviewer_says(
     *findings: tuple[str, str, str], verification: Sequence[dict[str, Any]] = ()
 ) -> ReviewerOutput:
-    """A reviewer reply with (severity, title, section) findings."""
+    """A whole-lesson reviewer reply with (severity, title, section) findings."""
     return ReviewerOutput(
         findings=[
             {
                 "severity": s,
                 "title": t,
-                "section": where,
-                "issue": f"{t}.",
+                "section": _place(where),
+                "issue": f"{t}: the words in {where} say so.",
                 "student_impact": "Confusing.",
                 "suggested_fix": "Fix it.",
             }

@@ -145,7 +145,13 @@ def test_a_lesson_run_leaves_its_summary_for_the_report(course: Path, monkeypatc
     assert view is not None
     phases = {row.phase: row for row in view.phases}
     assert {"build", "review", "revise", "record"} <= set(phases)
-    assert phases["review"].calls == 2 and phases["build"].tokens_out
+    # the review node: per iteration one call per section and one whole-lesson pass
+    usage = {row["phase"]: row for row in summary["usage"]["summary"]}
+    assert usage["review"]["calls"] == 2 and usage["review_section"]["calls"] % 2 == 0
+    assert phases["review"].calls == 2 + usage["review_section"]["calls"]
+    assert phases["build"].tokens_out
+    notes = [n for n in summary["notes"] if n.startswith("review iteration")]
+    assert len(notes) == 2 and "dropped 0 reviewer finding(s)" in notes[0]
     report = invoke("report", "z-image", "--records", str(course))
     assert report.exit_code == 0, report.output
     page = Path(report.output.strip()).read_text(encoding="utf-8")

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from lesson_author.build.lesson_doc import (
     Aside,
@@ -110,11 +111,11 @@ class ExerciseDraft(BaseModel):
 
 class ReviewerFinding(BaseModel):
     severity: Literal["CRITICAL", "IMPROVEMENT", "POLISH"]
-    title: Title
+    title: _text(100)  # type: ignore[valid-type]
     section: _text(80) = ""  # type: ignore[valid-type]
-    issue: _text(600)  # type: ignore[valid-type]
-    student_impact: _text(400) = ""  # type: ignore[valid-type]
-    suggested_fix: _text(400) = ""  # type: ignore[valid-type]
+    issue: _text(400)  # type: ignore[valid-type]
+    student_impact: _text(200) = ""  # type: ignore[valid-type]
+    suggested_fix: _text(300) = ""  # type: ignore[valid-type]
 
 
 class FixJudgment(BaseModel):
@@ -126,12 +127,70 @@ class FixJudgment(BaseModel):
 
 
 class ReviewerOutput(BaseModel):
-    """The reviewer's findings; what works well; the verification of earlier findings."""
+    """The whole-lesson pass: findings on the arc, what works well, the verification of
+    earlier findings. ``reviewer_schema`` makes ``section`` an enum of the places that exist."""
 
     findings: Annotated[list[ReviewerFinding], Field(max_length=6)] = []
     verification: Annotated[list[FixJudgment], Field(max_length=10)] = []
-    strengths: Annotated[list[Line], Field(max_length=6)] = []
-    assessment: _text(800) = ""  # type: ignore[valid-type]
+    strengths: Annotated[list[_text(200)], Field(max_length=3)] = []  # type: ignore[valid-type]
+    assessment: _text(500) = ""  # type: ignore[valid-type]
+
+
+class SectionFinding(BaseModel):
+    """One problem of the section under review (its place is that section)."""
+
+    severity: Literal["CRITICAL", "IMPROVEMENT", "POLISH"]
+    title: _text(100)  # type: ignore[valid-type]
+    issue: _text(400) = Field(  # type: ignore[valid-type]
+        description="what is wrong, pointing at the words, code or block"
+    )
+    suggested_fix: _text(300) = ""  # type: ignore[valid-type]
+
+
+class SectionReview(BaseModel):
+    """The reviewer's findings on one section (or one part of a long section)."""
+
+    findings: Annotated[list[SectionFinding], Field(max_length=2)] = []
+
+
+WHOLE_LESSON = "Whole lesson"
+
+
+def _choices(values: Sequence[str]) -> type:
+    return Literal[tuple(dict.fromkeys(values))]  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=32)
+def reviewer_schema(places: tuple[str, ...], previous: int) -> type[ReviewerOutput]:
+    """ReviewerOutput whose ``section`` can only be one of ``places`` (the sections and notebook
+    cells that exist, and "Whole lesson") and whose verification numbers only 1..``previous``:
+    a constrained decoder enforces enums, not free text or integer bounds."""
+    finding = create_model(
+        "ReviewerFinding",
+        __base__=ReviewerFinding,
+        section=(_choices([*places, WHOLE_LESSON]), WHOLE_LESSON),
+    )
+    if previous > 0:
+        judgment = create_model(
+            "FixJudgment",
+            __base__=FixJudgment,
+            finding=(
+                Literal[tuple(range(1, previous + 1))],  # type: ignore[valid-type]
+                Field(description="the earlier finding's number, as the prompt lists them"),
+            ),
+        )
+        verification = (
+            Annotated[list[judgment], Field(max_length=previous)],  # type: ignore[valid-type]
+            [],
+        )
+    else:
+        verification = (Annotated[list[FixJudgment], Field(max_length=0)], [])
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "ReviewerOutput",
+        __base__=ReviewerOutput,
+        findings=(Annotated[list[finding], Field(max_length=6)], []),  # type: ignore[valid-type]
+        verification=verification,
+    )
 
 
 # ---------------------------------------------------------------- record
@@ -156,6 +215,7 @@ LLM_SCHEMAS: tuple[type[BaseModel], ...] = (
     SetupDraft,
     ExerciseDraft,
     ReviewerOutput,
+    SectionReview,
     RecordDraft,
 )
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from lesson_author.build.lesson_doc import BuiltLesson, PracticeNotebook
-from lesson_author.build.schemas import ReviewerOutput
 from lesson_author.checks.inputs import (
     BuildFiles,
     CheckOptions,
@@ -30,12 +29,12 @@ from lesson_author.course.models import Finding, LessonPlan, Review, Verdict
 from lesson_author.errors import UserError
 from lesson_author.review.documents import append_review_to_plan, write_review_files
 from lesson_author.review.findings import (
-    from_reviewer,
     make_review,
     merge_findings,
     reviewer_notes,
     verify_previous,
 )
+from lesson_author.review.reviewer import ReviewerResult, review_content
 from lesson_author.workspace import remember_written
 
 from .context import RunContext
@@ -44,7 +43,6 @@ from .lesson_files import (
     lesson_on_disk,
     lesson_paths,
     lesson_title,
-    section_digests,
 )
 from .state import LessonState
 
@@ -103,29 +101,45 @@ def review_lesson(
     previous: Review | None,
 ) -> tuple[Review, list[Any]]:
     """Review the files on disk; (the review, the verification of ``previous``). Writes nothing."""
+    review, statuses, _ = reviewed(run, plan, iteration=iteration, of=of, previous=previous)
+    return review, statuses
+
+
+def _notebook_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def reviewed(
+    run: RunContext,
+    plan: LessonPlan,
+    *,
+    iteration: int,
+    of: int,
+    previous: Review | None,
+) -> tuple[Review, list[Any], ReviewerResult]:
+    """:func:`review_lesson` and what the LLM reviewer did (calls, findings it dropped)."""
     lesson, notebook, notebook_error = lesson_on_disk(run)
+    _, nb_path = lesson_paths(run)
     deterministic = deterministic_findings(run, plan, lesson, notebook, notebook_error)
 
     earlier: Sequence[Finding] = previous.findings[:MAX_PREVIOUS_SHOWN] if previous else []
-    messages = run.messages(
-        "review.md.j2",
-        lesson={"title": lesson_title(plan, run), "slug": run.location.slug},
+    # the LLM reviewer reads the sections, the notebook's cells and the arc (review/reviewer.py)
+    output = review_content(
+        run,
+        plan,
+        lesson.model_copy(update={"notebook": notebook}) if lesson is not None else None,
+        title=lesson_title(plan, run),
         iteration=iteration,
         of=of,
-        target_concept=plan.target_concept,
-        outline=[
-            f"{s.number}. {s.title}" if s.number is not None else s.title for s in plan.outline
-        ],
-        modalities=[_strip(m.modality) for m in plan.modalities],
-        misconceptions=[_strip(m.misconception) for m in plan.misconceptions],
-        sections=section_digests(lesson) if lesson else ["(the lesson file is missing)"],
         deterministic=deterministic,
         previous=earlier,
+        notebook_text=_notebook_text(nb_path),
     )
-    output = run.complete(messages, ReviewerOutput, phase=REVIEW)
-    reviewer = [from_reviewer(f, lesson) for f in output.findings]
-    findings = merge_findings(deterministic, reviewer)
-    judgments = [j for j in output.verification if 1 <= j.finding <= len(earlier)]
+    findings = merge_findings(deterministic, output.findings)
+    judgments = output.verification
     review = make_review(
         run.today,
         iteration,
@@ -136,7 +150,7 @@ def review_lesson(
         judgments=judgments,
     )
     statuses = verify_previous(previous, review.findings, judgments) if previous else []
-    return review, statuses
+    return review, statuses, output
 
 
 def write_review(run: RunContext, review: Review, statuses: Sequence[Any]) -> list[str]:
@@ -163,11 +177,18 @@ def review_node(state: LessonState, run: RunContext) -> dict[str, Any]:
     plan = current_plan(state, run)
     iteration = state.iteration + 1
     previous = state.reviews[-1] if state.reviews else None
-    review, statuses = review_lesson(
+    review, statuses, output = reviewed(
         run, plan, iteration=iteration, of=max(run.max_iterations, iteration), previous=previous
     )
     written = write_review(run, review, statuses)
+    notes = [
+        f"review iteration {iteration}: {output.section_calls} section call(s), "
+        f"{output.lesson_calls} whole-lesson call(s); dropped {len(output.dropped)} reviewer "
+        f"finding(s) that named no concrete issue"
+        + "".join(f"; '{d.title}' ({d.location}): {d.reason}" for d in output.dropped[:5])
+    ]
     return {
+        "notes": notes,
         "reviews": [*state.reviews, review],
         "iteration": iteration,
         "status": f"reviewed: {review.verdict.value if review.verdict else ''}",
