@@ -36,7 +36,7 @@ def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     (module / "build" / "z-image.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     provider = ScriptedProvider(scripted_author([PASS_REVIEW]))
-    monkeypatch.setattr("lesson_author.pipeline.run.llm_config", lambda *a, **k: provider)
+    monkeypatch.setattr("lesson_author.pipeline.runner.llm_config", lambda *a, **k: provider)
     monkeypatch.delenv("AUTHOR_EXECUTE", raising=False)
     return root
 

@@ -467,7 +467,7 @@ class _SectionJob:
 
 def section_jobs(run: Any, plan: LessonPlan, lesson: BuiltLesson, title: str) -> list[_SectionJob]:
     """Every section call (one per non-empty section; more when a section must be split)."""
-    from lesson_author.pipeline.build import misconceptions_for
+    from lesson_author.pipeline.lesson_writer import misconceptions_for
 
     planned_of: dict[int, OutlineSection] = {}
     for planned, built in zip(plan.outline, align_sections(plan.outline, lesson), strict=True):
