@@ -288,3 +288,8 @@ def test_module_syntax_is_dropped_but_prose_about_importing_stays():
         "import the data first, then\nexport it to a file.\n"
     )
     assert html == "<p>import the data first, then\nexport it to a file.</p>"
+
+
+def test_a_jsx_comment_with_quotes_in_it_is_not_shown():
+    html = mdx_to_html("## Heading\n{/* outline 3: The Author's Own Title */}\n\nProse.\n")
+    assert html == '<h4 class="lesson-h">Heading</h4><p>Prose.</p>'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lesson_author.text.jsx import JSExpr, find_close, js_literal, parse_tag, prop_value
+from lesson_author.text.jsx import JSExpr, balanced, find_close, js_literal, parse_tag, prop_value
 
 
 def test_a_tag_with_every_attribute_form():
@@ -33,6 +33,14 @@ def test_entities_in_quoted_values_are_decoded_only_when_asked():
 def test_malformed_tags_are_none_not_errors():
     for src in ['<A title="open', "<A b={ {unbalanced }", "<A =x>", "< A>", "<A b="]:
         assert parse_tag(src, 0) is None, src
+
+
+def test_braces_balance_past_strings_and_comments():
+    src = "{/* the author's note } */} rest"
+    assert src[: balanced(src, 0)] == "{/* the author's note } */}"
+    assert balanced("{ '}' + \"}\" }x", 0) == len("{ '}' + \"}\" }")
+    assert balanced("{ /* never closed }", 0) is None
+    assert balanced("{ 'open }", 0) is None
 
 
 def test_find_close_counts_nesting_and_skips_self_closing():

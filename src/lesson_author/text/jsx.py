@@ -62,11 +62,17 @@ def skip_string(s: str, i: int) -> int | None:
 
 
 def balanced(s: str, i: int) -> int | None:
-    """Index just past the ``}`` matching ``s[i] == '{'`` (string literals skipped); None when
-    the braces never balance."""
+    """Index just past the ``}`` matching ``s[i] == '{'`` (string literals and comments
+    skipped); None when the braces never balance."""
     depth = 0
     while i < len(s):
         c = s[i]
+        if s.startswith("/*", i):  # {/* an author's note, quotes and all */}
+            close = s.find("*/", i + 2)
+            if close == -1:
+                return None
+            i = close + 2
+            continue
         if c in "\"'`":
             after = skip_string(s, i)
             if after is None:
