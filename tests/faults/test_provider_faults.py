@@ -55,12 +55,12 @@ def test_a_hung_endpoint_says_it_waits_then_fails_with_exit_4_and_resumes(
     elapsed = time.monotonic() - started
 
     assert done.returncode == 4, done.stderr
-    assert elapsed < 12  # two waits of 1 s (a timeout is retried once), not 4 x 120 s
+    assert elapsed < 90  # it did not hang (a loaded machine starts `author` slowly)
     assert "waiting for fake-model's reply" in done.stderr  # said while it waits
     assert "attempt 1/3 failed: no reply within 1s" in done.stderr
     (line,) = error_lines(done.stderr)
     assert "orient" in line and "no reply within 1s" in line and "resume" in line
-    assert server.count == 2
+    assert server.count == 2  # a timeout is retried once, not max_attempts (3) times
 
     server.auto = True  # the endpoint is back: the run resumes where it stopped
     again = run_author(project, "lesson", "z-image", *endpoint_args(server))

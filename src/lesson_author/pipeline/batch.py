@@ -23,7 +23,7 @@ records say at that point.  A lesson that ends without PASS is still recorded
 
 Exit code (:attr:`BatchResult.exit_code`): 0 when every lesson was recorded with
 PASS, 3 when some lesson did not reach PASS, 1 when some lesson failed or was
-skipped.
+skipped, 130 when Ctrl-C stopped it.
 """
 
 from __future__ import annotations
