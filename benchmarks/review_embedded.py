@@ -48,6 +48,17 @@ def main() -> None:
         build_now(make_run_context("z-image", records_dir=root, config=author))
         config = author if args.scripted else llm_config(root, provider="local", cache=False)
         run = make_run_context("z-image", records_dir=root, config=config)
+        record = run._record
+
+        def progress(usage):  # one line per model call, as it ends (a slow model: minutes)
+            record(usage)
+            print(
+                f"  {usage.phase}: {usage.prompt_tokens} in, {usage.completion_tokens} out, "
+                f"{usage.latency_s:.1f} s",
+                flush=True,
+            )
+
+        run._record = progress  # type: ignore[method-assign]
         started = time.perf_counter()
         review, _, output = reviewed(run, current_plan(None, run), iteration=1, of=3, previous=None)
         elapsed = time.perf_counter() - started
