@@ -28,10 +28,14 @@ which of these held.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
+import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,7 +192,8 @@ def run_units(units: list[CodeUnit], options: CheckOptions) -> RunResult:
     try:
         import nbformat
         from jupyter_client.kernelspec import KernelSpec
-        from jupyter_client.manager import KernelManager
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
         from nbclient import NotebookClient
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
     except ImportError as exc:
@@ -204,7 +209,9 @@ def run_units(units: list[CodeUnit], options: CheckOptions) -> RunResult:
             cells=[nbformat.v4.new_code_cell(u.source) for u in runnable],
             metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
         )
-        km = KernelManager(transport="ipc", ip=str(Path(tmp) / "k"))
+        # the async manager: with a blocking one nbclient waits on the output channel with the
+        # event loop blocked, and its per-cell timeout never fires
+        km = AsyncKernelManager(transport="ipc", ip=str(Path(tmp) / "k"))
         km._kernel_spec = KernelSpec(
             argv=[
                 sys.executable,
@@ -223,19 +230,40 @@ def run_units(units: list[CodeUnit], options: CheckOptions) -> RunResult:
             km=km,
             timeout=options.cell_timeout,
             allow_errors=True,
-            interrupt_on_timeout=True,
+            interrupt_on_timeout=False,  # a cell past its timeout stops the run (kernel killed)
             resources={"metadata": {"path": str(work)}},
             startup_timeout=120,
         )
         aborted = ""
+        # a watchdog for the whole run: nbclient's per-cell timeout does not always fire on a
+        # kernel that spins (measured: `while True: pass` ran for 10 minutes), so past the
+        # budget the kernel process is killed and nbclient reports a dead kernel
+        budget = 60 + options.cell_timeout * len(runnable)
+        watchdog = threading.Timer(budget, _kill_kernel, args=(km,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            client.execute()
+            # cleanup_kc: the client shuts down the kernel it did not create (nbclient keeps a
+            # kernel manager it was given alive otherwise: one leaked kernel per review)
+            client.execute(cleanup_kc=True)
         except CellTimeoutError as exc:
             aborted = f"timed out ({' '.join(str(exc).split())[:120]})"
         except DeadKernelError as exc:
-            aborted = f"the kernel died ({' '.join(str(exc).split())[:120]})"
-        except RuntimeError as exc:  # kernel did not start
-            return RunResult(False, why_not=f"no kernel could be started ({str(exc)[:160]})")
+            aborted = (
+                f"the kernel died or was stopped after {budget} s "
+                f"({' '.join(str(exc).split())[:120]})"
+            )
+        except Exception as exc:  # noqa: BLE001 - a kernel that did not start is said, not raised
+            why = " ".join(str(exc).split())[:160] or exc.__class__.__name__
+            return RunResult(False, why_not=f"the notebook could not be run ({why})")
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(Exception):  # a kernel already gone is what we want
+                if km.has_kernel:
+                    run_sync(km.shutdown_kernel)(now=True)
+            with contextlib.suppress(Exception):
+                if km.has_kernel:
+                    _kill_kernel(km)
         try:
             sandbox = json.loads(status.read_text(encoding="utf-8"))
             containment = (
@@ -251,11 +279,11 @@ def run_units(units: list[CodeUnit], options: CheckOptions) -> RunResult:
                     line = _error_line(out.get("traceback", []))
                     lines = unit.source.split("\n")
                     text = lines[line - 1].strip() if line and 0 < line <= len(lines) else ""
-                    errors.append(
-                        CellError(
-                            unit, out.get("ename", "Error"), out.get("evalue", ""), line, text
-                        )
-                    )
+                    ename, evalue = out.get("ename", "Error"), out.get("evalue", "")
+                    if ename == "KeyboardInterrupt":  # nbclient stops a cell at its timeout
+                        ename = "Timeout"
+                        evalue = f"the cell ran longer than {options.cell_timeout} s"
+                    errors.append(CellError(unit, ename, evalue, line, text))
                     break
         if aborted and not errors:
             executed = [c for c in nb.cells if c.get("execution_count")]
@@ -266,6 +294,17 @@ def run_units(units: list[CodeUnit], options: CheckOptions) -> RunResult:
                 )
             )
         return RunResult(True, errors=errors, containment=containment)
+
+
+def _kill_kernel(km: object) -> None:
+    """SIGKILL the kernel process (its own session: the process group goes too)."""
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    if not pid:
+        return
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------- the rules
