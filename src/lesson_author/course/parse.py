@@ -1037,13 +1037,76 @@ LESSON_LABELS = {
 }
 
 
-def phase1_table(b: Builder, bi: int, stop: int) -> int | None:
-    return b.table_section(bi, "relevant_concepts", RELEVANT_ROWS)
+PHASE_LABELS = (
+    ("mental_models", re.compile(r"mental models")),
+    ("not_covered", re.compile(r"not covered")),
+    ("readiness", re.compile(r"^readiness")),
+    ("target_concept", re.compile(r"^target concept")),
+)
+
+
+def phase_label(label: str | None, claimed: set[str]) -> str | None:
+    """The lesson field a bold label in a phase's own body names (``None``: not one, or taken)."""
+    if label is None:
+        return None
+    name = norm(label)
+    return next((k for k, p in PHASE_LABELS if p.search(name) and k not in claimed), None)
+
+
+def phase_block(b: Builder, bi: int, stop: int) -> int | None:
+    """A ``## Phase N`` block's own body: Phase 1's concept table, then labelled fields.
+
+    Many documents write the orient and analyze fields as bold-label paragraphs
+    (``**Mental models established:**``, ``**Target concept:** ...``) straight
+    under the phase heading instead of as sub-headings.
+    """
+    src = b.src
+    blk = src.items[bi]
+    lines = src.lines
+    after = blk.start
+    at = None
+    if "relevant_concepts" not in b.claimed and re.search(r"^phase 1\b|student state", norm(blk.title)):
+        at = find_table(lines, blk.body_start, blk.end)
+    if at is not None:
+        after = read_table(lines, at, blk.end).end
+    segments = [
+        s for s in label_segments(lines, after, blk.end) if s.start >= after and s.label
+    ]
+    first = next((s for s in segments if phase_label(s.label, b.claimed)), None)
+    if at is None and first is None:
+        return None
+    end = first.start if first is not None else blk.end
+    if at is not None:
+        read = read_table(lines, at, end)
+        mapping = RELEVANT_ROWS.mapping(read.header)
+        rows = b.values.setdefault("relevant_concepts", [])
+        for i in read.row_index:
+            cells = RELEVANT_ROWS.row_cells(mapping, lines[i])
+            rows.append(RELEVANT_ROWS.make_row(mapping, cells, line=i + 1, src=bare(lines[i])))
+        made = {"header": bare(read.header_line), "separator": bare(read.separator_line)}
+        if not lines[read.end - 1].endswith("\n"):
+            made["open_end"] = "1"
+        b.slot("relevant_concepts", src.text(blk.start, at), src.text(read.end, end), style=made)
+        b.claimed.add("relevant_concepts")
+    else:
+        b.raw(blk.start, end, bare(lines[blk.start]), blk.level)
+    for seg in segments:
+        if seg.start < end:
+            continue
+        key = phase_label(seg.label, b.claimed)
+        if key is None:
+            b.raw(seg.start, seg.end)
+            continue
+        _, value = b.label_slot(seg, key)
+        b.values[key] = value
+        b.claimed.add(key)
+    return bi + 1
 
 
 LESSON_RULES = (
     rule("reviews", r"^review\s*(?:--|—|–|-|:)\s*\d{4}-\d\d-\d\d", reviews, repeat=True),
-    rule("relevant_concepts", r"relevant concepts|^phase 1\b|student state", phase1_table),
+    rule("phase", r"^phase \d|student state", phase_block, repeat=True),
+    rule("relevant_concepts", r"relevant concepts", table("relevant_concepts", RELEVANT_ROWS)),
     rule(
         "mental_models", r"mental models.*already|established mental models", text("mental_models")
     ),

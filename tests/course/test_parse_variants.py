@@ -1,0 +1,58 @@
+"""Format variants found by scanning every corpus document (benchmarks/parse_variants.py).
+
+Each test reads the corpus lines the variant came from (file:line cited) and
+checks that the typed field holds what those lines say, and that the file
+still renders back byte for byte.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lesson_author.course.models import LessonPlan
+from lesson_author.course.parse import parse_file, read_text
+from lesson_author.course.render import render_document
+
+pytestmark = pytest.mark.corpus
+
+
+def lines_of(path: Path) -> list[str]:
+    return read_text(path).splitlines()
+
+
+def after_label(line: str) -> str:
+    """The text after a line's ``**Label:**``."""
+    return line.split(":**", 1)[1].strip()
+
+
+def plan_at(corpus_dir: Path, rel: str) -> tuple[LessonPlan, list[str]]:
+    path = corpus_dir / rel
+    model = parse_file(path)
+    assert isinstance(model, LessonPlan)
+    assert render_document(model) == read_text(path), "lossless"
+    return model, lines_of(path)
+
+
+def test_orient_fields_as_bold_label_paragraphs(corpus_dir: Path) -> None:
+    # series-1/module-1-3/lessons/backprop-worked-example.md:33, :41, :47, :53:
+    # **Mental models established:** + bullets, **What was explicitly NOT covered ...:**
+    # + bullets, **Readiness assessment:** prose, **Target concept:** prose
+    plan, lines = plan_at(corpus_dir, "series-1/module-1-3/lessons/backprop-worked-example.md")
+    assert lines[32].startswith("**Mental models")
+    assert plan.mental_models.splitlines()[0] == lines[33]
+    assert plan.mental_models.splitlines()[-1] == lines[38]
+    assert lines[40].startswith("**What was explicitly NOT covered")
+    assert plan.not_covered.splitlines() == lines[41:45]
+    assert plan.readiness == after_label(lines[46])
+    assert plan.target_concept == after_label(lines[52])
+    assert plan.relevant_concepts, "the phase's table is still read beside its labels"
+
+
+def test_target_concept_label_under_phase_2(corpus_dir: Path) -> None:
+    # series-1/module-1-1/lessons/gradient-descent.md:33: **Target concept:** under ## Phase 2
+    plan, lines = plan_at(corpus_dir, "series-1/module-1-1/lessons/gradient-descent.md")
+    assert lines[32].startswith("**Target concept:**")
+    assert plan.target_concept == after_label(lines[32])
+    assert plan.prerequisites, "the ### Prerequisites table after it is still read"
