@@ -35,8 +35,7 @@ FIELDS: dict[str, tuple[type, re.Pattern[str]]] = {
     "target_concept": (LessonPlan, re.compile(r"^target concept")),
     "relevant_concepts": (LessonPlan, re.compile(r"^relevant concepts")),
     "prerequisites": (LessonPlan, re.compile(r"^prerequisites?( table)?$")),
-    "mental_models": (LessonPlan, re.compile(r"mental models.*already|established mental models")
-    ),
+    "mental_models": (LessonPlan, re.compile(r"mental models.*already|established mental models")),
     "not_covered": (LessonPlan, re.compile(r"not covered")),
     "readiness": (LessonPlan, re.compile(r"^readiness")),
 }

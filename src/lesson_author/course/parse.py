@@ -1065,13 +1065,13 @@ def phase_block(b: Builder, bi: int, stop: int) -> int | None:
     lines = src.lines
     after = blk.start
     at = None
-    if "relevant_concepts" not in b.claimed and re.search(r"^phase 1\b|student state", norm(blk.title)):
+    if "relevant_concepts" not in b.claimed and re.search(
+        r"^phase 1\b|student state", norm(blk.title)
+    ):
         at = find_table(lines, blk.body_start, blk.end)
     if at is not None:
         after = read_table(lines, at, blk.end).end
-    segments = [
-        s for s in label_segments(lines, after, blk.end) if s.start >= after and s.label
-    ]
+    segments = [s for s in label_segments(lines, after, blk.end) if s.start >= after and s.label]
     first = next((s for s in segments if phase_label(s.label, b.claimed)), None)
     if at is None and first is None:
         return None
