@@ -56,3 +56,31 @@ def test_target_concept_label_under_phase_2(corpus_dir: Path) -> None:
     assert lines[32].startswith("**Target concept:**")
     assert plan.target_concept == after_label(lines[32])
     assert plan.prerequisites, "the ### Prerequisites table after it is still read"
+
+
+def test_outline_as_bold_numbered_paragraphs(corpus_dir: Path) -> None:
+    # series-3/module-3-1/lessons/building-a-cnn.md:171: **1. Context + Constraints**, the
+    # section's text on the lines below, the next section opening **2. ...**
+    plan, lines = plan_at(corpus_dir, "series-3/module-3-1/lessons/building-a-cnn.md")
+    firsts = [n for n, line in enumerate(lines) if line.startswith("**") and line[2:3].isdigit()]
+    assert firsts[0] == 170
+    assert [s.line for s in plan.outline] == [n + 1 for n in firsts]
+    assert [s.number for s in plan.outline] == list(range(1, len(firsts) + 1))
+    assert plan.outline[0].title == lines[170].strip("*").split(". ", 1)[1]
+    assert plan.outline[0].body.splitlines()[0] == lines[171]
+
+
+def test_outline_as_numbered_list_of_bold_titles(corpus_dir: Path) -> None:
+    # series-4/module-4-2/lessons/the-transformer-block.md:178: 1. **Context + Constraints**
+    # with indented sub-bullets; series-1/module-1-3/lessons/backprop-worked-example.md:155:
+    # 1. **Context + Constraints** -- text on the same line
+    plan, lines = plan_at(corpus_dir, "series-4/module-4-2/lessons/the-transformer-block.md")
+    assert plan.outline[0].line == 178
+    assert plan.outline[0].title == lines[177].split("**")[1]
+    assert plan.outline[0].body.splitlines()[0] == lines[178]
+    plan, lines = plan_at(corpus_dir, "series-1/module-1-3/lessons/backprop-worked-example.md")
+    first = plan.outline[0]
+    assert first.line == 155 and lines[154].startswith("1. **")
+    assert first.title == lines[154].split("**")[1]
+    assert lines[154].endswith(first.body.splitlines()[0])
+    assert not first.body.startswith(("—", "-", " ")), "the separator is layout, not text"

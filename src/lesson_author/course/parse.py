@@ -688,6 +688,67 @@ def outline_item(b: Builder, j: int, stop: int) -> None:
     b.slot("outline", "", tail, index=index, style=style)
 
 
+OUTLINE_LIST_ITEM = (
+    # **1. Context + Constraints** (~2 paragraphs)
+    re.compile(
+        r"^(?P<lead>\*\*)(?P<num>\d+)(?P<dot>[.)])(?P<mid>[ \t]+)(?P<title>[^*\n]+?)"
+        r"(?P<close>\*\*)(?P<rest>.*)$"
+    ),
+    # 1. **Hook** (Row) -- ...
+    re.compile(
+        r"^(?P<lead>)(?P<num>\d+)(?P<dot>[.)])(?P<mid>[ \t]+\*\*)(?P<title>[^*\n]+?)"
+        r"(?P<close>\*\*)(?P<rest>.*)$"
+    ),
+)
+OUTLINE_SEP = re.compile(r"^(?P<sep>[ \t]*(?:(?:--|—|–|:)[ \t]*)?)(?P<text>.*)$")
+
+
+def outline_list_item(line: str) -> re.Match[str] | None:
+    text = bare(line)
+    return next((m for p in OUTLINE_LIST_ITEM if (m := p.match(text))), None)
+
+
+def outline_list(b: Builder, bi: int, stop: int) -> int | None:
+    """An outline written as a numbered list of bold titles instead of sub-headings."""
+    src = b.src
+    blk = src.items[bi]
+    lines = src.lines
+    if src.subtree(bi, stop) != bi + 1:
+        return None
+    starts = [i for i in range(blk.start + 1, blk.end) if outline_list_item(lines[i])]
+    if not starts:
+        return None
+    b.slot("outline", src.text(blk.start, starts[0]))
+    b.claimed.add("outline")
+    for n, first in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else blk.end
+        m = outline_list_item(lines[first])
+        assert m is not None
+        rest = OUTLINE_SEP.match(m["rest"])
+        assert rest is not None
+        style = {
+            "form": "list",
+            "lead": m["lead"],
+            "dot": m["dot"],
+            "mid": m["mid"],
+            "close": m["close"],
+            "sep": rest["sep"],
+        }
+        follow = lines[first + 1 : end]
+        if rest["text"]:
+            style["inline"] = "1"
+            gap, value, tail = split_value("", [rest["text"] + line_end(lines[first]), *follow])
+        else:
+            gap, value, tail = split_value("", follow)
+            if not value:
+                tail = line_end(lines[first]) + tail
+        style["gap"] = gap
+        section = OutlineSection(line=first + 1, number=int(m["num"]), title=m["title"], body=value)
+        index = b.add("outline", section)
+        b.slot("outline", "", tail, index=index, style=style)
+    return bi + 1
+
+
 def checklist_item(b: Builder, j: int, stop: int) -> None:
     src = b.src
     blk = src.items[j]
@@ -1136,6 +1197,7 @@ LESSON_RULES = (
         "misleading_analogies", r"^analogies that could be misleading", text("misleading_analogies")
     ),
     rule("scope", r"^scope boundaries", text("scope")),
+    rule("outline", r"^lesson outline", outline_list),
     rule("outline", r"^lesson outline", items("outline", outline_item)),
     rule("checklists", r"checklists?$", items("checklists", checklist_item)),
 )

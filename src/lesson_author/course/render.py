@@ -468,6 +468,13 @@ LESSON_GROUPS = (indexed("outline"), indexed("reviews"), indexed("checklists"))
 
 def outline_text(slot: Slot, section: Any) -> str:
     s = slot.style
+    if s.get("form") == "list":
+        number = "" if section.number is None else str(section.number)
+        first = f"{s.get('lead', '')}{number}{s.get('dot', '.')}{s.get('mid', ' ')}"
+        first += f"{section.title}{s.get('close', '')}{s.get('sep', '')}"
+        if s.get("inline"):
+            return first + section.body
+        return first + ("\n" + s.get("gap", "") + section.body if section.body else "")
     heading = blocks().outline_heading(
         int(s.get("level", "4")), section.number, s.get("dot", "."), section.title
     )
