@@ -84,3 +84,44 @@ def test_outline_as_numbered_list_of_bold_titles(corpus_dir: Path) -> None:
     assert first.title == lines[154].split("**")[1]
     assert lines[154].endswith(first.body.splitlines()[0])
     assert not first.body.startswith(("—", "-", " ")), "the separator is layout, not text"
+
+
+def test_lesson_connections_as_a_bullet_list(corpus_dir: Path) -> None:
+    # series-1/module-1-3/lessons/backprop-worked-example.md:124-130: ### Connections to Prior
+    # Concepts followed by "- **Prior concept (where):** how it connects" bullets, no table
+    plan, lines = plan_at(corpus_dir, "series-1/module-1-3/lessons/backprop-worked-example.md")
+    bullets = [n for n in range(124, 131) if lines[n].startswith("- **")]
+    assert [c.line for c in plan.connections] == [n + 1 for n in bullets]
+    first = plan.connections[0]
+    assert first.connects_to == lines[124].split("**")[1].rstrip(":")
+    assert lines[124].endswith(first.how)
+    edited = plan.model_copy(deep=True)
+    edited.connections[0].how = "a changed note"
+    text = render_document(edited)
+    assert f"- **{first.connects_to}:** a changed note\n" in text
+    assert lines[125] in text.splitlines(), "the untouched bullets stay as written"
+
+
+SERIES_WITH_BULLETS = """# Series 9: Sample Series -- Plan
+
+## Connections to Prior Series
+
+- **Gradient steps** -- the same update rule, now per token (Series 1)
+- **Pooling:** reused for the summary vector
+
+## Notes
+
+Free text.
+"""
+
+
+def test_series_connections_as_a_bullet_list() -> None:
+    # a bullet-list "Connections to Prior Series" parsed as 0 connections on an unseen course
+    from lesson_author.course.parse import parse_series_plan
+
+    plan = parse_series_plan(SERIES_WITH_BULLETS)
+    assert [(c.concept, c.earlier) for c in plan.connections] == [
+        ("Gradient steps", "the same update rule, now per token (Series 1)"),
+        ("Pooling", "reused for the summary vector"),
+    ]
+    assert render_document(plan) == SERIES_WITH_BULLETS

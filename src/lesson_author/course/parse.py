@@ -34,6 +34,7 @@ from lesson_author.course.markdown import (
     split_lines,
     split_pieces,
     subtree_end,
+    trim_span,
 )
 from lesson_author.course.models import (
     Checklist,
@@ -818,6 +819,96 @@ def bullets(key: str) -> Reader:
     return read
 
 
+BULLET_ROW = re.compile(
+    r"^[-*+][ \t]+(?:\*\*(?P<label>[^*\n]+?)\*\*(?P<after>.*)|(?P<plain>.*))$", re.DOTALL
+)
+BULLET_AFTER = re.compile(r"^[ \t]*(?:(?::|--|—|–|->|→)[ \t]*)?")
+
+
+@dataclass(frozen=True, slots=True)
+class BulletSpec:
+    """A table's rows written as a bullet list: ``- **Label:** text`` per row.
+
+    The bold label feeds ``label`` and the text after it ``text``; a bullet
+    without a bold label is all ``label``.  Each row keeps its lines as
+    ``src`` (with the blank lines after it), written back while they still
+    read as the row.
+    """
+
+    model: type[Row]
+    label: str
+    text: str
+
+    def values(self, item: str) -> dict[str, str]:
+        body = item.strip()
+        m = BULLET_ROW.match(body)
+        if m is None:
+            return {self.label: body, self.text: ""}
+        if m["label"] is None:
+            return {self.label: m["plain"].strip(), self.text: ""}
+        label = m["label"].strip().rstrip(":").strip()
+        return {self.label: label, self.text: BULLET_AFTER.sub("", m["after"], count=1).strip()}
+
+    def make_row(self, item: str, line: int | None = None) -> Row:
+        values: dict[str, Any] = {
+            name: "" for name, info in self.model.model_fields.items() if info.is_required()
+        }
+        values.update(self.values(item))
+        return self.model(line=line, src=item, **values)
+
+    def still_reads(self, row: Row) -> bool:
+        if not row.src:
+            return False
+        again = self.make_row(row.src)
+        exclude = {"line", "src"}
+        return again.model_dump(exclude=exclude) == row.model_dump(exclude=exclude)
+
+    def write(self, rows: list[Row]) -> str:
+        out = []
+        for n, row in enumerate(rows):
+            last = n == len(rows) - 1
+            if self.still_reads(row):
+                text = row.src if last or row.src.endswith("\n") else row.src + "\n"
+            else:
+                label, rest = getattr(row, self.label), getattr(row, self.text)
+                text = f"- **{label}:** {rest}" if rest else f"- {label}"
+                text = " ".join(text.splitlines()) + ("" if last else "\n")
+            out.append(text.rstrip("\r\n") if last else text)
+        return "".join(out)
+
+
+CONNECTION_BULLETS = BulletSpec(Connection, "connects_to", "how")
+SERIES_CONNECTION_BULLETS = BulletSpec(ConnectionRow, "concept", "earlier")
+
+
+def bullet_table(key: str, spec_: BulletSpec) -> Reader:
+    """A section meant to hold a table whose rows are written as a bullet list instead."""
+
+    def read(b: Builder, bi: int, stop: int) -> int | None:
+        src = b.src
+        lines = src.lines
+        blk = src.items[bi]
+        first = next((i for i in range(blk.start + 1, blk.end) if BULLET.match(lines[i])), None)
+        if first is None:
+            return None
+        spans = bullet_spans(lines, first, blk.end)
+        rows = b.values.setdefault(key, [])
+        for n, (s, e) in enumerate(spans):
+            if n == len(spans) - 1:
+                s, e = trim_span(lines, s, e)
+                last_end = e
+            rows.append(spec_.make_row(src.text(s, e), line=s + 1))
+        text = rows[-1].src
+        end = line_end(text[-2:] if text.endswith("\r\n") else text[-1:])
+        rows[-1].src = text[: len(text) - len(end)] if end else text
+        b.slot(key, src.text(blk.start, first), end + src.text(last_end, blk.end))
+        b.parts[-1].style["form"] = "bullets"
+        b.claimed.add(key)
+        return bi + 1
+
+    return read
+
+
 # ---------------------------------------------------------------- reviews and findings
 
 FINDING_LABELS = {
@@ -1192,6 +1283,11 @@ LESSON_RULES = (
     rule(
         "connections", r"^connections to prior concepts", table("connections", CONNECTION_PLAN_ROWS)
     ),
+    rule(
+        "connections",
+        r"^connections to prior concepts",
+        bullet_table("connections", CONNECTION_BULLETS),
+    ),
     rule("analogies_to_extend", r"^analogies to extend", text("analogies_to_extend")),
     rule(
         "misleading_analogies", r"^analogies that could be misleading", text("misleading_analogies")
@@ -1321,6 +1417,7 @@ SERIES_RULES = (
     rule("modules", r"^modules?( and lessons| overview)?$", table("modules", MODULE_ROWS)),
     rule("lessons", r"^module\s+\d", lesson_table, repeat=True),
     rule("connections", r"^connections to", table("connections", CONNECTION_ROWS)),
+    rule("connections", r"^connections to", bullet_table("connections", SERIES_CONNECTION_BULLETS)),
 )
 
 

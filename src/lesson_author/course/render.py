@@ -501,6 +501,8 @@ def lesson_value(plan: LessonPlan, slot: Slot, fresh: bool, options: Options) ->
         return None if fresh and not plan.slug else f"{quote}{plan.slug}{quote}"
     if key in LESSON_LABELS or key in LESSON_TEXT:
         return scalar(getattr(plan, key), fresh)
+    if key == "connections" and slot.style.get("form") == "bullets":
+        return P.CONNECTION_BULLETS.write(plan.connections)
     if key in LESSON_TABLES:
         rows = getattr(plan, key)
         return None if fresh and not rows else table_text(slot, LESSON_TABLES[key], rows, options)
@@ -608,6 +610,8 @@ def series_value(plan: SeriesPlan, slot: Slot, fresh: bool, options: Options) ->
         return title_text(slot, {"number": plan.number, "title": plan.title})
     if key in ("status", "prerequisites", "goal"):
         return scalar(getattr(plan, key), fresh)
+    if key == "connections" and slot.style.get("form") == "bullets":
+        return P.SERIES_CONNECTION_BULLETS.write(plan.connections)
     if key in SERIES_TABLES:
         rows = getattr(plan, key)
         if fresh and not rows:
