@@ -125,3 +125,58 @@ def test_series_connections_as_a_bullet_list() -> None:
         ("Pooling", "reused for the summary vector"),
     ]
     assert render_document(plan) == SERIES_WITH_BULLETS
+
+
+def test_topic_allocation_as_a_table(corpus_dir: Path) -> None:
+    # series-3/module-3-1/plan.md:23-29: "## Rough Topic Allocation" as | Lesson | Topics | Notes |
+    from lesson_author.course.markdown import split_row
+
+    path = corpus_dir / "series-3/module-3-1/plan.md"
+    plan = parse_file(path)
+    assert render_document(plan) == read_text(path), "lossless"
+    lines = lines_of(path)
+    rows = [split_row(line) for line in lines[26:29]]
+    assert plan.topic_allocation == {row[0]: row[1] for row in rows}
+    edited = plan.model_copy(deep=True)
+    edited.topic_allocation[rows[1][0]] = "a | b"
+    text = render_document(edited).splitlines()
+    assert text[27] == f"| {rows[1][0]} | a \\| b | {rows[1][2]} |"
+    assert text[26] == lines[26]
+
+
+PLAN_BY_LESSON_NUMBER = """# Module 4.2: Sample Module -- Plan
+
+## Lesson Sequence
+
+| # | Lesson | Core Concept | Type | Rationale |
+|---|--------|--------------|------|-----------|
+| 1 | image-encoders | Contrastive pairs | STRETCH | first |
+| 2 | text-towers | Caption encoders | BUILD | second |
+| 3 | joint-spaces | Shared embeddings | BUILD | third |
+
+## Rough Topic Allocation
+
+**Lesson 7 (Image Encoders):**
+- patches and pooling
+
+**Lesson 8 (Caption towers):**
+- tokenised captions
+
+**Lesson 9 (Joint spaces):**
+- cosine scores
+"""
+
+
+def test_topic_allocation_labelled_by_lesson_number_and_title() -> None:
+    # an unseen course labelled its allocation **Lesson 1 (SigLIP 2):** instead of by slug,
+    # so the lesson's topics never reached candidate selection; numbering here runs across
+    # the series (7, 8, 9) and one title differs from its slug
+    from lesson_author.course.parse import parse_module_plan
+
+    plan = parse_module_plan(PLAN_BY_LESSON_NUMBER)
+    assert plan.topic_allocation == {
+        "image-encoders": "- patches and pooling",
+        "text-towers": "- tokenised captions",
+        "joint-spaces": "- cosine scores",
+    }
+    assert render_document(plan) == PLAN_BY_LESSON_NUMBER

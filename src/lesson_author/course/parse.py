@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lesson_author.course.markdown import (
+    UNESCAPED_PIPE,
     Block,
     LabelSegment,
     bare,
@@ -1356,11 +1357,100 @@ def topics(b: Builder, bi: int, stop: int) -> int | None:
     return bi + 1
 
 
+def cell_spans(line: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each cell's stripped text in a table row line."""
+    text = bare(line)
+    cuts = [m.start() for m in UNESCAPED_PIPE.finditer(text)]
+    lead = text[: len(text) - len(text.lstrip(" \t"))]
+    if not text.lstrip(" \t").startswith("|"):
+        cuts.insert(0, len(lead) - 1)
+    if not text.rstrip().endswith("|") or text.rstrip().endswith("\\|"):
+        cuts.append(len(text))
+    spans = []
+    for a, z in zip(cuts, cuts[1:], strict=False):
+        cell = text[a + 1 : z]
+        left = len(cell) - len(cell.lstrip())
+        spans.append((a + 1 + left, a + 1 + len(cell.rstrip())))
+    return spans
+
+
+def topics_table(b: Builder, bi: int, stop: int) -> int | None:
+    """A topic allocation written as a table (Lesson | Topics | ...): one slot per row."""
+    src = b.src
+    blk = src.items[bi]
+    lines = src.lines
+    at = find_table(lines, blk.body_start, blk.end)
+    if at is None:
+        return None
+    read = read_table(lines, at, blk.end)
+    names = [norm(h) for h in read.header]
+    lesson = next((i for i, h in enumerate(names) if re.search(r"lesson|slug", h)), 0)
+    topic = next((i for i, h in enumerate(names) if "topic" in h), None)
+    if topic is None or topic == lesson or not read.row_index:
+        return None
+    b.slot("topic_allocation", src.text(blk.start, read.row_index[0]))
+    b.claimed.add("topic_allocation")
+    found: dict[str, str] = b.values.setdefault("topic_allocation", {})
+    for i in read.row_index:
+        spans = cell_spans(lines[i])
+        if len(spans) <= max(lesson, topic):
+            b.raw(i, i + 1)
+            continue
+        text = bare(lines[i])
+        slug = topic_slug(cell_text(text[spans[lesson][0] : spans[lesson][1]]))
+        a, z = spans[topic]
+        if not slug or slug in found:
+            b.raw(i, i + 1)
+            continue
+        made = b.slot("topic_allocation", text[:a], text[z:] + line_end(lines[i]))
+        made.style["slug"] = slug
+        found[slug] = cell_text(text[a:z])
+    b.raw(read.end, blk.end)
+    return bi + 1
+
+
+TOPIC_LABEL = re.compile(r"^lesson\s+(?P<n>\d+)\b\s*(?:\((?P<title>[^)]*)\))?", re.IGNORECASE)
+
+
+def map_topic_labels(b: Builder) -> None:
+    """Topic allocation labelled ``Lesson N (Title)`` instead of by slug -> keyed by slug.
+
+    The plan's own lesson sequence names the slugs: a label whose title
+    slugifies to one of them takes it; otherwise labels numbered k, k+1, ...
+    map in order onto the sequence (numbering may run across the series).
+    """
+    found: dict[str, str] = b.values.get("topic_allocation", {})
+    slugs = [topic_slug(row.lesson) for row in b.values.get("sequence", [])]
+    slugs = [s for s in slugs if re.fullmatch(SLUG, s)]
+    if not found or not slugs:
+        return
+    labels = {k: m for k in found if k not in slugs and (m := TOPIC_LABEL.match(k))}
+    if not labels:
+        return
+    first = min(int(m["n"]) for m in labels.values())
+    renamed: dict[str, str] = {}
+    for key, m in labels.items():
+        title = slugify(m["title"] or "")
+        by_title = [s for s in slugs if title and (s == title or s.startswith(title + "-"))]
+        index = int(m["n"]) - first
+        slug = by_title[0] if len(by_title) == 1 else (slugs[index] if index < len(slugs) else "")
+        if slug and slug not in found and slug not in renamed.values():
+            renamed[key] = slug
+    if not renamed:
+        return
+    b.values["topic_allocation"] = {renamed.get(k, k): v for k, v in found.items()}
+    for part in b.parts:
+        if isinstance(part, Slot) and part.key == "topic_allocation":
+            if part.style.get("slug") in renamed:
+                part.style["slug"] = renamed[part.style["slug"]]
+
+
 MODULE_PLAN_RULES = (
     rule("goal", r"^(module )?goal$", text("goal")),
     rule("narrative_arc", r"^narrative arc", text("narrative_arc")),
     rule("sequence", r"^lesson sequence", table("sequence", SEQUENCE_ROWS)),
     rule("topic_allocation", r"topic allocation", topics),
+    rule("topic_allocation", r"topic allocation", topics_table),
     rule(
         "load_trajectory", r"^cognitive load trajectory", table("load_trajectory", TRAJECTORY_ROWS)
     ),
@@ -1372,6 +1462,7 @@ def module_plan_from(src: Source, path: Path | None) -> ModulePlan:
     b = Builder(src)
     start = read_title(b, "module_plan", PLAN_LABELS)
     walk(b, start, len(src.items), MODULE_PLAN_RULES)
+    map_topic_labels(b)
     b.values.setdefault("title", "")
     b.values.setdefault("module", module_from_path(path))
     return ModulePlan(line=title_line(src), layout=b.parts, **b.values)

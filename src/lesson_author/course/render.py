@@ -25,7 +25,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 from lesson_author.course import parse as P
-from lesson_author.course.markdown import split_lines, split_row
+from lesson_author.course.markdown import escape_cell, split_lines, split_row
 from lesson_author.course.models import (
     Course,
     Finding,
@@ -571,7 +571,9 @@ def module_plan_value(plan: ModulePlan, slot: Slot, fresh: bool, options: Option
         slug = slot.style.get("slug")
         if slug is None:
             return None if fresh and not plan.topic_allocation else ""
-        return plan.topic_allocation.get(slug)
+        value = plan.topic_allocation.get(slug)
+        in_table = slot.head.lstrip(" \t").startswith("|")
+        return value if value is None or not in_table else " ".join(escape_cell(value).splitlines())
     if key == "misconceptions":
         item = item_of(plan, key, slot, fresh)
         return item
