@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import pairwise
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1367,7 +1368,7 @@ def cell_spans(line: str) -> list[tuple[int, int]]:
     if not text.rstrip().endswith("|") or text.rstrip().endswith("\\|"):
         cuts.append(len(text))
     spans = []
-    for a, z in zip(cuts, cuts[1:], strict=False):
+    for a, z in pairwise(cuts):
         cell = text[a + 1 : z]
         left = len(cell) - len(cell.lstrip())
         spans.append((a + 1 + left, a + 1 + len(cell.rstrip())))
@@ -1440,9 +1441,9 @@ def map_topic_labels(b: Builder) -> None:
         return
     b.values["topic_allocation"] = {renamed.get(k, k): v for k, v in found.items()}
     for part in b.parts:
-        if isinstance(part, Slot) and part.key == "topic_allocation":
-            if part.style.get("slug") in renamed:
-                part.style["slug"] = renamed[part.style["slug"]]
+        slug = part.style.get("slug") if isinstance(part, Slot) else None
+        if isinstance(part, Slot) and part.key == "topic_allocation" and slug in renamed:
+            part.style["slug"] = renamed[slug]
 
 
 MODULE_PLAN_RULES = (
