@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lesson_author.course.markdown import FENCE, heading_of
+from lesson_author.course.check import markers
 from lesson_author.course.models import LessonPlan, ModulePlan, SeriesPlan
 from lesson_author.course.parse import kind_of, parse_file
 
@@ -39,29 +39,6 @@ FIELDS: dict[str, tuple[type, re.Pattern[str]]] = {
     "not_covered": (LessonPlan, re.compile(r"not covered")),
     "readiness": (LessonPlan, re.compile(r"^readiness")),
 }
-LABEL_LINE = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+?):?\*\*:?")
-
-
-def markers(text: str) -> list[tuple[int, str]]:
-    """(line, lower-cased name) of every heading and line-opening bold label, outside fences."""
-    found: list[tuple[int, str]] = []
-    fence: str | None = None
-    for n, line in enumerate(text.splitlines(), 1):
-        m = FENCE.match(line)
-        if m:
-            mark = m.group(1)
-            if fence is None:
-                fence = mark
-            elif mark[0] == fence[0] and len(mark) >= len(fence):
-                fence = None
-            continue
-        if fence is not None:
-            continue
-        h = heading_of(line)
-        name = h[1] if h else (lm.group(1) if (lm := LABEL_LINE.match(line)) else None)
-        if name is not None:
-            found.append((n, re.sub(r"[*_`]", "", name).strip().rstrip(":").lower()))
-    return found
 
 
 def value_of(model: object, name: str) -> object:
