@@ -156,7 +156,12 @@ def check(
 ) -> None:
     """Validate the records tree: print file:line: message per problem; exit 1 on errors."""
     tree = open_tree(records, path)
-    problems = check_tree(tree)
+    from lesson_author.course.check import TextScans
+    from lesson_author.workspace import author_dir
+
+    here = author_dir(Path.cwd())  # a project's .author/ keeps the text scans between runs
+    scans = TextScans(here / "text-scans.json" if here.is_dir() else None)
+    problems = check_tree(tree, scans=scans)
     errors = sum(1 for p in problems if p.level == "error")
     warnings = len(problems) - errors
     if as_json:

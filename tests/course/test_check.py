@@ -160,7 +160,7 @@ def test_example_course_is_clean() -> None:
 def test_corpus_verdict_deviations_are_warnings_and_every_section_reads(corpus_dir: Path) -> None:
     # the course's authors wrote NEEDS REVISION beside one CRITICAL on purpose in 32 reviews:
     # a rule deviation, not broken data; and every section the tools read is read
-    problems = check_tree(CourseTree.open(corpus_dir))
+    problems = check_tree(CourseTree.open(corpus_dir), text=False)
     verdicts = [p for p in problems if p.code == "verdict"]
     assert verdicts and all(p.level == "warning" for p in verdicts)
     one_critical = [
@@ -169,3 +169,51 @@ def test_corpus_verdict_deviations_are_warnings_and_every_section_reads(corpus_d
     assert len(one_critical) == 32
     assert [str(p) for p in problems if p.code == "unread-section"] == []
     assert all(p.level == "error" for p in problems if p.code in ("unknown-depth", "parse"))
+
+
+LOOPING = (
+    "and then the tide and then the tide and then the tide and then the tide and then the tide"
+)
+
+
+def test_degenerate_text_in_a_record_is_an_error_and_in_a_plan_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lesson_author.course.check import TextScans
+
+    root = tmp_path / "records"
+    shutil.copytree(EXAMPLE, root)
+    tree = CourseTree.open(root)
+    record = next(p for p in tree.record_files() if p.name == "record.md")
+    plan = next(p for p in tree.record_files() if p.parent.name == "lessons")
+    text = record.read_text()
+    at = text.index("| DEVELOPED |")
+    line = text[:at].count("\n") + 1
+    record.write_text(text[:at] + f"| DEVELOPED | {LOOPING} " + text[at + len("| DEVELOPED |") :])
+    plan.write_text(plan.read_text() + f"\n{LOOPING}\n")
+    scans = TextScans(tmp_path / "scans.json")
+    found = [
+        p for p in check_tree(CourseTree.open(root), scans=scans) if p.code == "degenerate-text"
+    ]
+    by_path = {p.path: p for p in found}
+    assert set(by_path) == {record, plan}
+    assert (by_path[record].line, by_path[record].level) == (line, "error")
+    assert by_path[plan].level == "warning" and "loop" in by_path[plan].message
+    assert str(by_path[plan]).startswith(f"{plan}:{len(plan.read_text().splitlines())}: warning:")
+    # a second run reads the scans back by content instead of scanning again
+    again = TextScans(tmp_path / "scans.json")
+    assert again.known == scans.known
+    import lesson_author.course.check as check_module
+
+    def no_scan(text: str) -> list[tuple[int, str]]:
+        raise AssertionError("scanned again")
+
+    monkeypatch.setattr(check_module, "scan_degenerate", no_scan)
+    second = check_tree(CourseTree.open(root), scans=again)
+    assert [str(p) for p in second if p.code == "degenerate-text"] == [str(p) for p in found]
+
+
+@pytest.mark.corpus
+def test_corpus_has_no_degenerate_text(corpus_dir: Path) -> None:
+    problems = check_tree(CourseTree.open(corpus_dir))
+    assert [str(p) for p in problems if p.code == "degenerate-text"] == []

@@ -13,6 +13,9 @@ What is checked (``code`` in brackets):
 * a slug listed twice by the plans (``duplicate-slug``) or not slug-shaped (``bad-slug``);
 * a review whose verdict contradicts its findings (``verdict``) or has none
   (``missing-verdict``), and Summary counts that disagree with the findings (``counts``).
+* degenerate text (a loop, a repeated sentence, a placeholder...) in any record or
+  planning document (``degenerate-text``): an error in a record, a warning in a plan;
+* a section the tools read that the parser cannot (``unread-section``).
 
 A series folder without a ``plan.md`` is checked against its module plans'
 lesson sequences instead.
@@ -31,6 +34,9 @@ exits 1 on errors only, unless ``--strict``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -163,6 +169,64 @@ def _check_unread(out: _Collector, path: Path, model: object) -> None:
         )
 
 
+def scan_degenerate(text: str) -> list[tuple[int, str]]:
+    """(line, what) of every degenerate span of a markdown document."""
+    from lesson_author.text.degenerate import scan_markdown
+
+    return [
+        (span.line, f"{span.reason.kind}: {span.reason.detail}") for span in scan_markdown(text)
+    ]
+
+
+class TextScans:
+    """Degenerate-text scans by content hash, kept in a JSON file between runs when given one.
+
+    The detector reads every paragraph, list item and cell: on a 6 MB course that
+    costs seconds, so a file whose text has not changed is not scanned again.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.known: dict[str, list[list[Any]]] = {}
+        self.dirty = False
+        if path is not None and path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict):
+                    self.known = data
+            except (OSError, ValueError):
+                self.known = {}
+
+    def scan(self, text: str) -> list[tuple[int, str]]:
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if key not in self.known:
+            self.known[key] = [list(hit) for hit in scan_degenerate(text)]
+            self.dirty = True
+        return [(int(line), str(what)) for line, what in self.known[key]]
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            temp.write_text(json.dumps(self.known), encoding="utf-8")
+            os.replace(temp, self.path)
+        except OSError:
+            temp.unlink(missing_ok=True)  # a cache that cannot be written costs time only
+
+
+def _check_degenerate(out: _Collector, tree: CourseTree, scans: TextScans) -> None:
+    """Degenerate text in any record or planning document; in a record it is broken data."""
+    for path in tree.record_files():
+        try:
+            text = read_text(path)
+        except RecordsError:
+            continue  # reported as a parse problem
+        level = ERROR if path.name in ("record.md", "course.md") else WARNING
+        for line, what in scans.scan(text):
+            out.add(path, line, f"degenerate text ({what})", "degenerate-text", level)
+
+
 def _module_of(path: Path) -> str | None:
     """``series-7/module-7-4/...`` -> ``"7.4"``."""
     for part in path.parts:
@@ -207,8 +271,14 @@ def _slug_cell(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def check_tree(tree: CourseTree) -> list[Problem]:
-    """Every problem found in the tree, in course (file) order, then line order."""
+def check_tree(
+    tree: CourseTree, *, text: bool = True, scans: TextScans | None = None
+) -> list[Problem]:
+    """Every problem found in the tree, in course (file) order, then line order.
+
+    ``text``: also scan every file for degenerate text (``scans`` keeps results by
+    content between runs).
+    """
     out = _Collector()
 
     if tree.course_path.is_file():
@@ -332,6 +402,11 @@ def check_tree(tree: CourseTree) -> list[Problem]:
     for path, doc in lesson_docs:
         _check_unread(out, path, doc)
         _check_lesson_doc(out, path, doc, series_plans, listed, by_module_plan)
+
+    if text:
+        scans = scans if scans is not None else TextScans()
+        _check_degenerate(out, tree, scans)
+        scans.save()
 
     from lesson_author.workspace import stale_temp_files
 
