@@ -9,6 +9,10 @@ document counts as a miss when it has a heading (any level) or a bold label
 empty.  Prints one count per field and the total; ``-v`` lists file:line of
 every miss.  A miss means build, review or orient would start from nothing
 for that field, silently.
+
+On the corpus: 192 misses with the parser before the variants were read
+(a04a7ce: outline 62, connections 28, not covered 26, readiness 26, target concept 22,
+mental models 22, topic allocation 6), 0 after.
 """
 
 from __future__ import annotations
