@@ -217,3 +217,27 @@ def test_degenerate_text_in_a_record_is_an_error_and_in_a_plan_a_warning(
 def test_corpus_has_no_degenerate_text(corpus_dir: Path) -> None:
     problems = check_tree(CourseTree.open(corpus_dir))
     assert [str(p) for p in problems if p.code == "degenerate-text"] == []
+
+
+def test_topic_allocation_entry_that_names_no_lesson_is_a_warning(tmp_path: Path) -> None:
+    # a **Lesson N (Title):** label that matches no lesson of the sequence by title or order
+    # would leave that lesson's topics unread: said at its line, as a warning
+    root = tmp_path / "records"
+    shutil.copytree(EXAMPLE, root)
+    plan = next(
+        p
+        for p in CourseTree.open(root).record_files()
+        if p.name == "plan.md" and "module" in p.parent.name
+    )
+    text = plan.read_text()
+    labels = [line for line in text.splitlines() if line.startswith("**Lesson ") and "(" in line]
+    label = labels[1]  # by order it would be the first lesson, which has its own entry
+    plan.write_text(text.replace(label, "**Lesson 40 (Tide charts):**", 1))
+    line = text[: text.index(label)].count("\n") + 1
+    found = [
+        p
+        for p in check_tree(CourseTree.open(root), text=False)
+        if p.code == "unread-section" and p.path == plan
+    ]
+    assert [(p.line, p.level) for p in found] == [(line, "warning")]
+    assert "Lesson 40 (Tide charts)" in found[0].message

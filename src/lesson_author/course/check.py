@@ -149,11 +149,19 @@ def unread_sections(text: str, model: object) -> list[tuple[int, str]]:
     return found
 
 
+def _unmapped_topics(model: object) -> list[str]:
+    """Topic allocation entries of a module plan that name no lesson slug."""
+    if not isinstance(model, ModulePlan):
+        return []
+    return [key for key in model.topic_allocation if not SLUG.fullmatch(key)]
+
+
 def _check_unread(out: _Collector, path: Path, model: object) -> None:
     needs = any(
         isinstance(model, kind) and not getattr(model, name) for kind, name, _, _ in READ_SECTIONS
     )
-    if not needs:
+    unmapped = _unmapped_topics(model)
+    if not needs and not unmapped:
         return
     try:
         text = read_text(path)
@@ -165,6 +173,18 @@ def _check_unread(out: _Collector, path: Path, model: object) -> None:
             line,
             f"the {label} here is written in a form the parser does not read "
             "(planning and review will see none)",
+            "unread-section",
+        )
+    lines = text.splitlines()
+    for key in unmapped:
+        line = next(
+            (n for n, t in enumerate(lines, 1) if f"**{key}" in t or f"| {key} " in t), None
+        )
+        out.add(
+            path,
+            line,
+            f"topic allocation entry '{_short(key)}' names no lesson of this module's "
+            "sequence (label it by slug): its topics reach no lesson",
             "unread-section",
         )
 
