@@ -111,6 +111,27 @@ def test_check_clean_tree_exits_0(runner: CliRunner, fresh: Path) -> None:
     assert result.stdout == "" and "no problems" in result.stderr
 
 
+def test_check_warnings_exit_0_unless_strict(runner: CliRunner, fresh: Path) -> None:
+    # a section written in a form the parser does not read, and a verdict that departs
+    # from the verdict rule, are warnings: the data is not broken
+    doc = next((fresh / "series-7").rglob("lessons/*.md"))
+    text = doc.read_text()
+    cut = text.index("### Lesson Outline")
+    end = text.find("\n## ", cut)
+    text = text[:cut] + "### Lesson Outline\n\nThe sections are described in prose only.\n"
+    doc.write_text(text + (text[end:] if end > 0 else ""))
+    result = runner.invoke(app, ["check", str(fresh)])
+    assert result.exit_code == 0, result.output
+    [printed] = result.stdout.splitlines()
+    line = doc.read_text()[:cut].count("\n") + 1
+    assert printed.startswith(f"{doc}:{line}: warning: the lesson outline here")
+    assert "0 errors, 1 warning in 1 file" in result.stderr
+    assert runner.invoke(app, ["check", str(fresh), "--strict"]).exit_code == 1
+    as_json = runner.invoke(app, ["check", str(fresh), "--json"])
+    [problem] = json.loads(as_json.stdout)
+    assert (problem["code"], problem["level"]) == ("unread-section", "warning")
+
+
 def test_check_prints_file_line_message_and_exits_1(runner: CliRunner, fresh: Path) -> None:
     record = fresh / "series-7" / "module-7-4" / "record.md"
     text = record.read_text()
@@ -123,7 +144,7 @@ def test_check_prints_file_line_message_and_exits_1(runner: CliRunner, fresh: Pa
         f"{record}:{line}: unknown depth 'DEEP' for concept 'Dual text encoders (CLIP"
     )
     assert printed.endswith("(use MENTIONED, INTRODUCED, DEVELOPED, APPLIED or NOT TAUGHT)")
-    assert "1 problem in 1 file" in result.stderr
+    assert "1 error, 0 warnings in 1 file" in result.stderr
     as_json = runner.invoke(app, ["check", str(fresh), "--json"])
     assert as_json.exit_code == 1
     [problem] = json.loads(as_json.stdout)

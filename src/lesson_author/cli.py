@@ -151,10 +151,20 @@ def check(
     path: PathArgument = None,
     records: RecordsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the problems as JSON.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
+    ] = False,
 ) -> None:
-    """Validate the records tree: print file:line: message per problem; exit 1 if any."""
+    """Validate the records tree: print file:line: message per problem; exit 1 on errors."""
     tree = open_tree(records, path)
-    problems = check_tree(tree)
+    from lesson_author.course.check import TextScans
+    from lesson_author.workspace import author_dir
+
+    here = author_dir(Path.cwd())  # a project's .author/ keeps the text scans between runs
+    scans = TextScans(here / "text-scans.json" if here.is_dir() else None)
+    problems = check_tree(tree, scans=scans)
+    errors = sum(1 for p in problems if p.level == "error")
+    warnings = len(problems) - errors
     if as_json:
         typer.echo(json.dumps([p.to_json() for p in problems], indent=2, ensure_ascii=False))
     else:
@@ -162,13 +172,14 @@ def check(
             typer.echo(str(problem))
         files = len({p.path for p in problems})
         note = (
-            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
-            f"file{'s' if files != 1 else ''}"
+            f"{errors} error{'s' if errors != 1 else ''}, {warnings} "
+            f"warning{'s' if warnings != 1 else ''} in {files} file{'s' if files != 1 else ''}"
             if problems
             else f"no problems in {len(tree.record_files())} files under {tree.root}"
         )
-        stderr().print(Text(note, style="red" if problems else "green"))
-    if problems:
+        failing = errors or (strict and warnings)
+        stderr().print(Text(note, style="red" if failing else "yellow" if problems else "green"))
+    if errors or (strict and warnings):
         raise typer.Exit(EXIT_FOUND)
 
 

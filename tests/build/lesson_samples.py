@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ from lesson_author.build.schemas import (
 )
 
 PROJECT = Path(__file__).resolve().parents[2]
-SHARED = PROJECT.parent / "shared"
+SHARED = Path(os.environ.get("LESSON_AUTHOR_SHARED") or PROJECT.parent / "shared")
 SEED_004 = SHARED / "seeds" / "004_f37c31f4a5f7254a.txt"
 SEED_001 = SHARED / "seeds" / "001_af5e51969666283b.txt"
 SEED_002 = SHARED / "seeds" / "002_583086d69e78ccc8.txt"

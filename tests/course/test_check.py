@@ -137,7 +137,8 @@ def test_problems_serialise_for_json(tree: CourseTree) -> None:
     path = tree.record_path("7.4")
     edit(path, "| DEVELOPED | sdxl |", "| DEEP | sdxl |")
     data = check_tree(tree)[0].to_json()
-    assert set(data) == {"path", "line", "message", "code"} and data["path"] == str(path)
+    assert set(data) == {"path", "line", "message", "code", "level"} and data["path"] == str(path)
+    assert data["level"] == "error"
 
 
 def test_corpus_check_runs_and_reports_real_problems_only_at_real_lines(corpus_dir: Path) -> None:
@@ -153,3 +154,90 @@ def test_example_course_is_clean() -> None:
     if not (EXAMPLE / "series-7" / "plan.md").is_file():
         pytest.skip("the example course in lessons/ is not there yet")
     assert [str(p) for p in check_tree(CourseTree.open(EXAMPLE))] == []
+
+
+@pytest.mark.corpus
+def test_corpus_verdict_deviations_are_warnings_and_every_section_reads(corpus_dir: Path) -> None:
+    # the course's authors wrote NEEDS REVISION beside one CRITICAL on purpose in 32 reviews:
+    # a rule deviation, not broken data; and every section the tools read is read
+    problems = check_tree(CourseTree.open(corpus_dir), text=False)
+    verdicts = [p for p in problems if p.code == "verdict"]
+    assert verdicts and all(p.level == "warning" for p in verdicts)
+    one_critical = [
+        p for p in verdicts if "NEEDS REVISION" in p.message and "(1 CRITICAL" in p.message
+    ]
+    assert len(one_critical) == 32
+    assert [str(p) for p in problems if p.code == "unread-section"] == []
+    assert all(p.level == "error" for p in problems if p.code in ("unknown-depth", "parse"))
+
+
+LOOPING = (
+    "and then the tide and then the tide and then the tide and then the tide and then the tide"
+)
+
+
+def test_degenerate_text_in_a_record_is_an_error_and_in_a_plan_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lesson_author.course.check import TextScans
+
+    root = tmp_path / "records"
+    shutil.copytree(EXAMPLE, root)
+    tree = CourseTree.open(root)
+    record = next(p for p in tree.record_files() if p.name == "record.md")
+    plan = next(p for p in tree.record_files() if p.parent.name == "lessons")
+    text = record.read_text()
+    at = text.index("| DEVELOPED |")
+    line = text[:at].count("\n") + 1
+    record.write_text(text[:at] + f"| DEVELOPED | {LOOPING} " + text[at + len("| DEVELOPED |") :])
+    plan.write_text(plan.read_text() + f"\n{LOOPING}\n")
+    scans = TextScans(tmp_path / "scans.json")
+    found = [
+        p for p in check_tree(CourseTree.open(root), scans=scans) if p.code == "degenerate-text"
+    ]
+    by_path = {p.path: p for p in found}
+    assert set(by_path) == {record, plan}
+    assert (by_path[record].line, by_path[record].level) == (line, "error")
+    assert by_path[plan].level == "warning" and "loop" in by_path[plan].message
+    assert str(by_path[plan]).startswith(f"{plan}:{len(plan.read_text().splitlines())}: warning:")
+    # a second run reads the scans back by content instead of scanning again
+    again = TextScans(tmp_path / "scans.json")
+    assert again.known == scans.known
+    import lesson_author.course.check as check_module
+
+    def no_scan(text: str) -> list[tuple[int, str]]:
+        raise AssertionError("scanned again")
+
+    monkeypatch.setattr(check_module, "scan_degenerate", no_scan)
+    second = check_tree(CourseTree.open(root), scans=again)
+    assert [str(p) for p in second if p.code == "degenerate-text"] == [str(p) for p in found]
+
+
+@pytest.mark.corpus
+def test_corpus_has_no_degenerate_text(corpus_dir: Path) -> None:
+    problems = check_tree(CourseTree.open(corpus_dir))
+    assert [str(p) for p in problems if p.code == "degenerate-text"] == []
+
+
+def test_topic_allocation_entry_that_names_no_lesson_is_a_warning(tmp_path: Path) -> None:
+    # a **Lesson N (Title):** label that matches no lesson of the sequence by title or order
+    # would leave that lesson's topics unread: said at its line, as a warning
+    root = tmp_path / "records"
+    shutil.copytree(EXAMPLE, root)
+    plan = next(
+        p
+        for p in CourseTree.open(root).record_files()
+        if p.name == "plan.md" and "module" in p.parent.name
+    )
+    text = plan.read_text()
+    labels = [line for line in text.splitlines() if line.startswith("**Lesson ") and "(" in line]
+    label = labels[1]  # by order it would be the first lesson, which has its own entry
+    plan.write_text(text.replace(label, "**Lesson 40 (Tide charts):**", 1))
+    line = text[: text.index(label)].count("\n") + 1
+    found = [
+        p
+        for p in check_tree(CourseTree.open(root), text=False)
+        if p.code == "unread-section" and p.path == plan
+    ]
+    assert [(p.line, p.level) for p in found] == [(line, "warning")]
+    assert "Lesson 40 (Tide charts)" in found[0].message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from lesson_author.pipeline.orient import orient_outcome, select_candidates
 from lesson_author.pipeline.state import ConceptFact
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("LESSON_AUTHOR_SHARED") or ROOT.parent / "shared")
 
 
 def known(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("LESSON_AUTHOR_SHARED") or REPO.parent / "shared")
 SEED_LESSON = SHARED / "seeds" / "004_f37c31f4a5f7254a.txt"
 FIXTURES = Path(__file__).parent / "fixtures"
 LESSON_MDX = FIXTURES / "z-image.mdx"

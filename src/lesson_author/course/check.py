@@ -13,19 +13,37 @@ What is checked (``code`` in brackets):
 * a slug listed twice by the plans (``duplicate-slug``) or not slug-shaped (``bad-slug``);
 * a review whose verdict contradicts its findings (``verdict``) or has none
   (``missing-verdict``), and Summary counts that disagree with the findings (``counts``).
+* degenerate text (a loop, a repeated sentence, a placeholder...) in any record or
+  planning document (``degenerate-text``): an error in a record, a warning in a plan;
+* a section the tools read that the parser cannot (``unread-section``).
 
 A series folder without a ``plan.md`` is checked against its module plans'
 lesson sequences instead.
+
+Each problem has a level.  **Errors** are broken data (a file that does not
+parse, an unknown depth, a lesson no plan lists, counts that disagree with
+the findings, degenerate text in a record).  **Warnings** are style and rule
+deviations the course's own authors make on purpose or that lose nothing
+yet: a verdict that departs from the verdict rule (``verdict``; e.g. NEEDS
+REVISION beside one CRITICAL), a section a lesson's tools read that is
+written in a form the parser does not read (``unread-section``: topic
+allocation, outline, connections, target concept), and degenerate text in
+the prose of a planning document (``degenerate-text``).  ``author check``
+exits 1 on errors only, unless ``--strict``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lesson_author.course.markdown import FENCE, heading_of
 from lesson_author.course.models import (
     LessonPlan,
     ModulePlan,
@@ -33,6 +51,7 @@ from lesson_author.course.models import (
     SeriesPlan,
     Severity,
 )
+from lesson_author.course.parse import read_text
 from lesson_author.course.tree import (
     LESSONS_DIR,
     MODULE_DIR,
@@ -43,6 +62,10 @@ from lesson_author.course.tree import (
 )
 from lesson_author.errors import RecordsError
 
+ERROR = "error"
+WARNING = "warning"
+WARNING_CODES = frozenset({"verdict", "unread-section"})
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -50,10 +73,11 @@ class Problem:
     line: int | None
     message: str
     code: str
+    level: str = ERROR
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
-        return f"{where}: {self.message}"
+        return f"{where}: {'warning: ' if self.level == WARNING else ''}{self.message}"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -65,8 +89,11 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def add(self, path: Path, line: int | None, message: str, code: str) -> None:
-        self.problems.append(Problem(path, line, message, code))
+    def add(
+        self, path: Path, line: int | None, message: str, code: str, level: str | None = None
+    ) -> None:
+        level = level or (WARNING if code in WARNING_CODES else ERROR)
+        self.problems.append(Problem(path, line, message, code, level))
 
     def load(self, path: Path, loader: Callable[[Path], Any]) -> Any | None:
         try:
@@ -74,6 +101,150 @@ class _Collector:
         except RecordsError as exc:
             self.add(exc.path or path, exc.line, exc.message, "parse")
             return None
+
+
+# sections a lesson's tools read: (document type, field, name, heading/label pattern)
+READ_SECTIONS: tuple[tuple[type, str, str, re.Pattern[str]], ...] = (
+    (ModulePlan, "topic_allocation", "topic allocation", re.compile(r"topic allocation")),
+    (LessonPlan, "outline", "lesson outline", re.compile(r"^lesson outline")),
+    (LessonPlan, "connections", "connections", re.compile(r"^connections to prior concepts")),
+    (LessonPlan, "target_concept", "target concept", re.compile(r"^target concept")),
+)
+LABEL_LINE = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+?):?\*\*:?")
+
+
+def markers(text: str) -> list[tuple[int, str]]:
+    """(line, lower-cased name) of every heading and line-opening bold label, outside fences."""
+    found: list[tuple[int, str]] = []
+    fence: str | None = None
+    for n, line in enumerate(text.splitlines(), 1):
+        m = FENCE.match(line)
+        if m:
+            mark = m.group(1)
+            if fence is None:
+                fence = mark
+            elif mark[0] == fence[0] and len(mark) >= len(fence):
+                fence = None
+            continue
+        if fence is not None:
+            continue
+        h = heading_of(line) if line.startswith("#") else None
+        name = h[1] if h else (lm.group(1) if (lm := LABEL_LINE.match(line)) else None)
+        if name is not None:
+            found.append((n, re.sub(r"[*_`]", "", name).strip().rstrip(":").lower()))
+    return found
+
+
+def unread_sections(text: str, model: object) -> list[tuple[int, str]]:
+    """(line, name) of each section the document names but the parser read as empty."""
+    marks: list[tuple[int, str]] | None = None
+    found = []
+    for kind, name, label, pattern in READ_SECTIONS:
+        if not isinstance(model, kind) or getattr(model, name):
+            continue
+        marks = markers(text) if marks is None else marks
+        hit = next((line for line, title in marks if pattern.search(title)), None)
+        if hit is not None:
+            found.append((hit, label))
+    return found
+
+
+def _unmapped_topics(model: object) -> list[str]:
+    """Topic allocation entries of a module plan that name no lesson slug."""
+    if not isinstance(model, ModulePlan):
+        return []
+    return [key for key in model.topic_allocation if not SLUG.fullmatch(key)]
+
+
+def _check_unread(out: _Collector, path: Path, model: object) -> None:
+    needs = any(
+        isinstance(model, kind) and not getattr(model, name) for kind, name, _, _ in READ_SECTIONS
+    )
+    unmapped = _unmapped_topics(model)
+    if not needs and not unmapped:
+        return
+    try:
+        text = read_text(path)
+    except RecordsError:
+        return
+    for line, label in unread_sections(text, model):
+        out.add(
+            path,
+            line,
+            f"the {label} here is written in a form the parser does not read "
+            "(planning and review will see none)",
+            "unread-section",
+        )
+    lines = text.splitlines()
+    for key in unmapped:
+        line = next(
+            (n for n, t in enumerate(lines, 1) if f"**{key}" in t or f"| {key} " in t), None
+        )
+        out.add(
+            path,
+            line,
+            f"topic allocation entry '{_short(key)}' names no lesson of this module's "
+            "sequence (label it by slug): its topics reach no lesson",
+            "unread-section",
+        )
+
+
+def scan_degenerate(text: str) -> list[tuple[int, str]]:
+    """(line, what) of every degenerate span of a markdown document."""
+    from lesson_author.text.degenerate import scan_markdown
+
+    return [
+        (span.line, f"{span.reason.kind}: {span.reason.detail}") for span in scan_markdown(text)
+    ]
+
+
+class TextScans:
+    """Degenerate-text scans by content hash, kept in a JSON file between runs when given one.
+
+    The detector reads every paragraph, list item and cell: on a 6 MB course that
+    costs seconds, so a file whose text has not changed is not scanned again.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.known: dict[str, list[list[Any]]] = {}
+        self.dirty = False
+        if path is not None and path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict):
+                    self.known = data
+            except (OSError, ValueError):
+                self.known = {}
+
+    def scan(self, text: str) -> list[tuple[int, str]]:
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if key not in self.known:
+            self.known[key] = [list(hit) for hit in scan_degenerate(text)]
+            self.dirty = True
+        return [(int(line), str(what)) for line, what in self.known[key]]
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            temp.write_text(json.dumps(self.known), encoding="utf-8")
+            os.replace(temp, self.path)
+        except OSError:
+            temp.unlink(missing_ok=True)  # a cache that cannot be written costs time only
+
+
+def _check_degenerate(out: _Collector, tree: CourseTree, scans: TextScans) -> None:
+    """Degenerate text in any record or planning document; in a record it is broken data."""
+    for path in tree.record_files():
+        try:
+            text = read_text(path)
+        except RecordsError:
+            continue  # reported as a parse problem
+        level = ERROR if path.name in ("record.md", "course.md") else WARNING
+        for line, what in scans.scan(text):
+            out.add(path, line, f"degenerate text ({what})", "degenerate-text", level)
 
 
 def _module_of(path: Path) -> str | None:
@@ -120,8 +291,14 @@ def _slug_cell(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def check_tree(tree: CourseTree) -> list[Problem]:
-    """Every problem found in the tree, in course (file) order, then line order."""
+def check_tree(
+    tree: CourseTree, *, text: bool = True, scans: TextScans | None = None
+) -> list[Problem]:
+    """Every problem found in the tree, in course (file) order, then line order.
+
+    ``text``: also scan every file for degenerate text (``scans`` keeps results by
+    content between runs).
+    """
     out = _Collector()
 
     if tree.course_path.is_file():
@@ -238,9 +415,18 @@ def check_tree(tree: CourseTree) -> list[Problem]:
                     "unknown-lesson",
                 )
 
+    for path, mplan in module_plans.values():
+        _check_unread(out, path, mplan)
+
     # ---- lesson planning documents
     for path, doc in lesson_docs:
+        _check_unread(out, path, doc)
         _check_lesson_doc(out, path, doc, series_plans, listed, by_module_plan)
+
+    if text:
+        scans = scans if scans is not None else TextScans()
+        _check_degenerate(out, tree, scans)
+        scans.save()
 
     from lesson_author.workspace import stale_temp_files
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from lesson_author.course.markdown import (
+    UNESCAPED_PIPE,
     Block,
     LabelSegment,
     bare,
@@ -34,6 +36,7 @@ from lesson_author.course.markdown import (
     split_lines,
     split_pieces,
     subtree_end,
+    trim_span,
 )
 from lesson_author.course.models import (
     Checklist,
@@ -688,6 +691,67 @@ def outline_item(b: Builder, j: int, stop: int) -> None:
     b.slot("outline", "", tail, index=index, style=style)
 
 
+OUTLINE_LIST_ITEM = (
+    # **1. Context + Constraints** (~2 paragraphs)
+    re.compile(
+        r"^(?P<lead>\*\*)(?P<num>\d+)(?P<dot>[.)])(?P<mid>[ \t]+)(?P<title>[^*\n]+?)"
+        r"(?P<close>\*\*)(?P<rest>.*)$"
+    ),
+    # 1. **Hook** (Row) -- ...
+    re.compile(
+        r"^(?P<lead>)(?P<num>\d+)(?P<dot>[.)])(?P<mid>[ \t]+\*\*)(?P<title>[^*\n]+?)"
+        r"(?P<close>\*\*)(?P<rest>.*)$"
+    ),
+)
+OUTLINE_SEP = re.compile(r"^(?P<sep>[ \t]*(?:(?:--|—|–|:)[ \t]*)?)(?P<text>.*)$")
+
+
+def outline_list_item(line: str) -> re.Match[str] | None:
+    text = bare(line)
+    return next((m for p in OUTLINE_LIST_ITEM if (m := p.match(text))), None)
+
+
+def outline_list(b: Builder, bi: int, stop: int) -> int | None:
+    """An outline written as a numbered list of bold titles instead of sub-headings."""
+    src = b.src
+    blk = src.items[bi]
+    lines = src.lines
+    if src.subtree(bi, stop) != bi + 1:
+        return None
+    starts = [i for i in range(blk.start + 1, blk.end) if outline_list_item(lines[i])]
+    if not starts:
+        return None
+    b.slot("outline", src.text(blk.start, starts[0]))
+    b.claimed.add("outline")
+    for n, first in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else blk.end
+        m = outline_list_item(lines[first])
+        assert m is not None
+        rest = OUTLINE_SEP.match(m["rest"])
+        assert rest is not None
+        style = {
+            "form": "list",
+            "lead": m["lead"],
+            "dot": m["dot"],
+            "mid": m["mid"],
+            "close": m["close"],
+            "sep": rest["sep"],
+        }
+        follow = lines[first + 1 : end]
+        if rest["text"]:
+            style["inline"] = "1"
+            gap, value, tail = split_value("", [rest["text"] + line_end(lines[first]), *follow])
+        else:
+            gap, value, tail = split_value("", follow)
+            if not value:
+                tail = line_end(lines[first]) + tail
+        style["gap"] = gap
+        section = OutlineSection(line=first + 1, number=int(m["num"]), title=m["title"], body=value)
+        index = b.add("outline", section)
+        b.slot("outline", "", tail, index=index, style=style)
+    return bi + 1
+
+
 def checklist_item(b: Builder, j: int, stop: int) -> None:
     src = b.src
     blk = src.items[j]
@@ -752,6 +816,96 @@ def bullets(key: str) -> Reader:
             head, value, tail = split_value(marker, [lines[s][2:], *lines[s + 1 : e]])
             index = b.add(key, value)
             b.slot(key, head, tail, index=index)
+        return bi + 1
+
+    return read
+
+
+BULLET_ROW = re.compile(
+    r"^[-*+][ \t]+(?:\*\*(?P<label>[^*\n]+?)\*\*(?P<after>.*)|(?P<plain>.*))$", re.DOTALL
+)
+BULLET_AFTER = re.compile(r"^[ \t]*(?:(?::|--|—|–|->|→)[ \t]*)?")
+
+
+@dataclass(frozen=True, slots=True)
+class BulletSpec:
+    """A table's rows written as a bullet list: ``- **Label:** text`` per row.
+
+    The bold label feeds ``label`` and the text after it ``text``; a bullet
+    without a bold label is all ``label``.  Each row keeps its lines as
+    ``src`` (with the blank lines after it), written back while they still
+    read as the row.
+    """
+
+    model: type[Row]
+    label: str
+    text: str
+
+    def values(self, item: str) -> dict[str, str]:
+        body = item.strip()
+        m = BULLET_ROW.match(body)
+        if m is None:
+            return {self.label: body, self.text: ""}
+        if m["label"] is None:
+            return {self.label: m["plain"].strip(), self.text: ""}
+        label = m["label"].strip().rstrip(":").strip()
+        return {self.label: label, self.text: BULLET_AFTER.sub("", m["after"], count=1).strip()}
+
+    def make_row(self, item: str, line: int | None = None) -> Row:
+        values: dict[str, Any] = {
+            name: "" for name, info in self.model.model_fields.items() if info.is_required()
+        }
+        values.update(self.values(item))
+        return self.model(line=line, src=item, **values)
+
+    def still_reads(self, row: Row) -> bool:
+        if not row.src:
+            return False
+        again = self.make_row(row.src)
+        exclude = {"line", "src"}
+        return again.model_dump(exclude=exclude) == row.model_dump(exclude=exclude)
+
+    def write(self, rows: list[Row]) -> str:
+        out = []
+        for n, row in enumerate(rows):
+            last = n == len(rows) - 1
+            if self.still_reads(row):
+                text = row.src if last or row.src.endswith("\n") else row.src + "\n"
+            else:
+                label, rest = getattr(row, self.label), getattr(row, self.text)
+                text = f"- **{label}:** {rest}" if rest else f"- {label}"
+                text = " ".join(text.splitlines()) + ("" if last else "\n")
+            out.append(text.rstrip("\r\n") if last else text)
+        return "".join(out)
+
+
+CONNECTION_BULLETS = BulletSpec(Connection, "connects_to", "how")
+SERIES_CONNECTION_BULLETS = BulletSpec(ConnectionRow, "concept", "earlier")
+
+
+def bullet_table(key: str, spec_: BulletSpec) -> Reader:
+    """A section meant to hold a table whose rows are written as a bullet list instead."""
+
+    def read(b: Builder, bi: int, stop: int) -> int | None:
+        src = b.src
+        lines = src.lines
+        blk = src.items[bi]
+        first = next((i for i in range(blk.start + 1, blk.end) if BULLET.match(lines[i])), None)
+        if first is None:
+            return None
+        spans = bullet_spans(lines, first, blk.end)
+        rows = b.values.setdefault(key, [])
+        for n, (s, e) in enumerate(spans):
+            if n == len(spans) - 1:
+                s, e = trim_span(lines, s, e)
+                last_end = e
+            rows.append(spec_.make_row(src.text(s, e), line=s + 1))
+        text = rows[-1].src
+        end = line_end(text[-2:] if text.endswith("\r\n") else text[-1:])
+        rows[-1].src = text[: len(text) - len(end)] if end else text
+        b.slot(key, src.text(blk.start, first), end + src.text(last_end, blk.end))
+        b.parts[-1].style["form"] = "bullets"
+        b.claimed.add(key)
         return bi + 1
 
     return read
@@ -1061,13 +1215,76 @@ LESSON_LABELS = {
 }
 
 
-def phase1_table(b: Builder, bi: int, stop: int) -> int | None:
-    return b.table_section(bi, "relevant_concepts", RELEVANT_ROWS)
+PHASE_LABELS = (
+    ("mental_models", re.compile(r"mental models")),
+    ("not_covered", re.compile(r"not covered")),
+    ("readiness", re.compile(r"^readiness")),
+    ("target_concept", re.compile(r"^target concept")),
+)
+
+
+def phase_label(label: str | None, claimed: set[str]) -> str | None:
+    """The lesson field a bold label in a phase's own body names (``None``: not one, or taken)."""
+    if label is None:
+        return None
+    name = norm(label)
+    return next((k for k, p in PHASE_LABELS if p.search(name) and k not in claimed), None)
+
+
+def phase_block(b: Builder, bi: int, stop: int) -> int | None:
+    """A ``## Phase N`` block's own body: Phase 1's concept table, then labelled fields.
+
+    Many documents write the orient and analyze fields as bold-label paragraphs
+    (``**Mental models established:**``, ``**Target concept:** ...``) straight
+    under the phase heading instead of as sub-headings.
+    """
+    src = b.src
+    blk = src.items[bi]
+    lines = src.lines
+    after = blk.start
+    at = None
+    if "relevant_concepts" not in b.claimed and re.search(
+        r"^phase 1\b|student state", norm(blk.title)
+    ):
+        at = find_table(lines, blk.body_start, blk.end)
+    if at is not None:
+        after = read_table(lines, at, blk.end).end
+    segments = [s for s in label_segments(lines, after, blk.end) if s.start >= after and s.label]
+    first = next((s for s in segments if phase_label(s.label, b.claimed)), None)
+    if at is None and first is None:
+        return None
+    end = first.start if first is not None else blk.end
+    if at is not None:
+        read = read_table(lines, at, end)
+        mapping = RELEVANT_ROWS.mapping(read.header)
+        rows = b.values.setdefault("relevant_concepts", [])
+        for i in read.row_index:
+            cells = RELEVANT_ROWS.row_cells(mapping, lines[i])
+            rows.append(RELEVANT_ROWS.make_row(mapping, cells, line=i + 1, src=bare(lines[i])))
+        made = {"header": bare(read.header_line), "separator": bare(read.separator_line)}
+        if not lines[read.end - 1].endswith("\n"):
+            made["open_end"] = "1"
+        b.slot("relevant_concepts", src.text(blk.start, at), src.text(read.end, end), style=made)
+        b.claimed.add("relevant_concepts")
+    else:
+        b.raw(blk.start, end, bare(lines[blk.start]), blk.level)
+    for seg in segments:
+        if seg.start < end:
+            continue
+        key = phase_label(seg.label, b.claimed)
+        if key is None:
+            b.raw(seg.start, seg.end)
+            continue
+        _, value = b.label_slot(seg, key)
+        b.values[key] = value
+        b.claimed.add(key)
+    return bi + 1
 
 
 LESSON_RULES = (
     rule("reviews", r"^review\s*(?:--|—|–|-|:)\s*\d{4}-\d\d-\d\d", reviews, repeat=True),
-    rule("relevant_concepts", r"relevant concepts|^phase 1\b|student state", phase1_table),
+    rule("phase", r"^phase \d|student state", phase_block, repeat=True),
+    rule("relevant_concepts", r"relevant concepts", table("relevant_concepts", RELEVANT_ROWS)),
     rule(
         "mental_models", r"mental models.*already|established mental models", text("mental_models")
     ),
@@ -1092,11 +1309,17 @@ LESSON_RULES = (
     rule(
         "connections", r"^connections to prior concepts", table("connections", CONNECTION_PLAN_ROWS)
     ),
+    rule(
+        "connections",
+        r"^connections to prior concepts",
+        bullet_table("connections", CONNECTION_BULLETS),
+    ),
     rule("analogies_to_extend", r"^analogies to extend", text("analogies_to_extend")),
     rule(
         "misleading_analogies", r"^analogies that could be misleading", text("misleading_analogies")
     ),
     rule("scope", r"^scope boundaries", text("scope")),
+    rule("outline", r"^lesson outline", outline_list),
     rule("outline", r"^lesson outline", items("outline", outline_item)),
     rule("checklists", r"checklists?$", items("checklists", checklist_item)),
 )
@@ -1159,11 +1382,100 @@ def topics(b: Builder, bi: int, stop: int) -> int | None:
     return bi + 1
 
 
+def cell_spans(line: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each cell's stripped text in a table row line."""
+    text = bare(line)
+    cuts = [m.start() for m in UNESCAPED_PIPE.finditer(text)]
+    lead = text[: len(text) - len(text.lstrip(" \t"))]
+    if not text.lstrip(" \t").startswith("|"):
+        cuts.insert(0, len(lead) - 1)
+    if not text.rstrip().endswith("|") or text.rstrip().endswith("\\|"):
+        cuts.append(len(text))
+    spans = []
+    for a, z in pairwise(cuts):
+        cell = text[a + 1 : z]
+        left = len(cell) - len(cell.lstrip())
+        spans.append((a + 1 + left, a + 1 + len(cell.rstrip())))
+    return spans
+
+
+def topics_table(b: Builder, bi: int, stop: int) -> int | None:
+    """A topic allocation written as a table (Lesson | Topics | ...): one slot per row."""
+    src = b.src
+    blk = src.items[bi]
+    lines = src.lines
+    at = find_table(lines, blk.body_start, blk.end)
+    if at is None:
+        return None
+    read = read_table(lines, at, blk.end)
+    names = [norm(h) for h in read.header]
+    lesson = next((i for i, h in enumerate(names) if re.search(r"lesson|slug", h)), 0)
+    topic = next((i for i, h in enumerate(names) if "topic" in h), None)
+    if topic is None or topic == lesson or not read.row_index:
+        return None
+    b.slot("topic_allocation", src.text(blk.start, read.row_index[0]))
+    b.claimed.add("topic_allocation")
+    found: dict[str, str] = b.values.setdefault("topic_allocation", {})
+    for i in read.row_index:
+        spans = cell_spans(lines[i])
+        if len(spans) <= max(lesson, topic):
+            b.raw(i, i + 1)
+            continue
+        text = bare(lines[i])
+        slug = topic_slug(cell_text(text[spans[lesson][0] : spans[lesson][1]]))
+        a, z = spans[topic]
+        if not slug or slug in found:
+            b.raw(i, i + 1)
+            continue
+        made = b.slot("topic_allocation", text[:a], text[z:] + line_end(lines[i]))
+        made.style["slug"] = slug
+        found[slug] = cell_text(text[a:z])
+    b.raw(read.end, blk.end)
+    return bi + 1
+
+
+TOPIC_LABEL = re.compile(r"^lesson\s+(?P<n>\d+)\b\s*(?:\((?P<title>[^)]*)\))?", re.IGNORECASE)
+
+
+def map_topic_labels(b: Builder) -> None:
+    """Topic allocation labelled ``Lesson N (Title)`` instead of by slug -> keyed by slug.
+
+    The plan's own lesson sequence names the slugs: a label whose title
+    slugifies to one of them takes it; otherwise labels numbered k, k+1, ...
+    map in order onto the sequence (numbering may run across the series).
+    """
+    found: dict[str, str] = b.values.get("topic_allocation", {})
+    slugs = [topic_slug(row.lesson) for row in b.values.get("sequence", [])]
+    slugs = [s for s in slugs if re.fullmatch(SLUG, s)]
+    if not found or not slugs:
+        return
+    labels = {k: m for k in found if k not in slugs and (m := TOPIC_LABEL.match(k))}
+    if not labels:
+        return
+    first = min(int(m["n"]) for m in labels.values())
+    renamed: dict[str, str] = {}
+    for key, m in labels.items():
+        title = slugify(m["title"] or "")
+        by_title = [s for s in slugs if title and (s == title or s.startswith(title + "-"))]
+        index = int(m["n"]) - first
+        slug = by_title[0] if len(by_title) == 1 else (slugs[index] if index < len(slugs) else "")
+        if slug and slug not in found and slug not in renamed.values():
+            renamed[key] = slug
+    if not renamed:
+        return
+    b.values["topic_allocation"] = {renamed.get(k, k): v for k, v in found.items()}
+    for part in b.parts:
+        slug = part.style.get("slug") if isinstance(part, Slot) else None
+        if isinstance(part, Slot) and part.key == "topic_allocation" and slug in renamed:
+            part.style["slug"] = renamed[slug]
+
+
 MODULE_PLAN_RULES = (
     rule("goal", r"^(module )?goal$", text("goal")),
     rule("narrative_arc", r"^narrative arc", text("narrative_arc")),
     rule("sequence", r"^lesson sequence", table("sequence", SEQUENCE_ROWS)),
     rule("topic_allocation", r"topic allocation", topics),
+    rule("topic_allocation", r"topic allocation", topics_table),
     rule(
         "load_trajectory", r"^cognitive load trajectory", table("load_trajectory", TRAJECTORY_ROWS)
     ),
@@ -1175,6 +1487,7 @@ def module_plan_from(src: Source, path: Path | None) -> ModulePlan:
     b = Builder(src)
     start = read_title(b, "module_plan", PLAN_LABELS)
     walk(b, start, len(src.items), MODULE_PLAN_RULES)
+    map_topic_labels(b)
     b.values.setdefault("title", "")
     b.values.setdefault("module", module_from_path(path))
     return ModulePlan(line=title_line(src), layout=b.parts, **b.values)
@@ -1220,6 +1533,7 @@ SERIES_RULES = (
     rule("modules", r"^modules?( and lessons| overview)?$", table("modules", MODULE_ROWS)),
     rule("lessons", r"^module\s+\d", lesson_table, repeat=True),
     rule("connections", r"^connections to", table("connections", CONNECTION_ROWS)),
+    rule("connections", r"^connections to", bullet_table("connections", SERIES_CONNECTION_BULLETS)),
 )
 
 

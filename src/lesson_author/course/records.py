@@ -82,6 +82,7 @@ class ModuleProgress:
     module: str
     planned: list[str]
     built: list[str]
+    known: bool = True  # False: the tree has no record for the module, so "built" is unknown
 
     @property
     def total(self) -> int:
@@ -135,8 +136,10 @@ def module_progress(tree: CourseTree) -> dict[str, ModuleProgress]:
         planned.setdefault(loc.module, []).append(loc.slug)
     result = {}
     for module, slugs in planned.items():
-        recorded = recorded_lessons(tree.module_record(module))
-        result[module] = ModuleProgress(module, slugs, [s for s in slugs if s in recorded])
+        record = tree.module_record(module)
+        recorded = recorded_lessons(record)
+        built = [s for s in slugs if s in recorded]
+        result[module] = ModuleProgress(module, slugs, built, known=record is not None)
     return result
 
 
@@ -292,8 +295,27 @@ def bullet_is_true(text: str, f: IterationFacts) -> bool:
     return _counts_agree(stated_counts(body), f.counts)
 
 
+UNKNOWN_SCOPE = re.compile(
+    r"\?|open[- ]ended|no fixed|not fixed|ongoing|unbounded|\btbd\b|to be decided", re.IGNORECASE
+)
+
+
+def open_scope_is_true(text: str, built: int) -> bool:
+    """A status of a module or series without a fixed scope (``1 of ? lessons built --
+    open-ended``): the planned lessons are no total, so only a stated built count can be
+    false."""
+    m = re.search(r"(\d+)\s+of\s+\?", text)
+    return m is None or int(m.group(1)) == built
+
+
 def status_line_is_true(text: str, built: int, total: int) -> bool:
-    """Does a status text (``Complete (6 lessons)``, ``3 of 4``) agree with built/total?"""
+    """Does a status text (``Complete (6 lessons)``, ``3 of 4``) agree with built/total?
+
+    Only what the text states and the records contradict is false: a scope the
+    text leaves open (``?``, ``open-ended``) is not a claim of completeness.
+    """
+    if UNKNOWN_SCOPE.search(text):
+        return open_scope_is_true(text, built)
     if says_complete(text) != (total > 0 and built >= total):
         return False
     return lessons_count_is_true(text, built, total, required=False)
@@ -305,16 +327,20 @@ def says_complete(text: str) -> bool:
 
 
 def lessons_count_is_true(text: str, built: int, total: int, *, required: bool = True) -> bool:
-    """``k of N`` must say built and planned; a bare ``N`` must be the planned count."""
+    """``k of N`` must say built and planned; a bare ``N`` (``2``, ``2 (complete)``) must be
+    the planned count.  A cell that states no count is not false (unknown is not false);
+    an empty one, where a count is ``required``, is filled in."""
+    if UNKNOWN_SCOPE.search(text):
+        return open_scope_is_true(text, built)
     m = re.search(r"(\d+)\s+of\s+(\d+)", text)
     if m:
         return int(m.group(1)) == built and int(m.group(2)) == total
     m = re.search(r"(\d+)\s+lessons?\b", text) or (
-        re.fullmatch(r"\s*(\d+)\s*", text) if required else None
+        re.match(r"\s*(\d+)\b", text) if required else None
     )
     if m:
         return int(m.group(1)) == total
-    return not required
+    return not required or bool(text.strip())  # an empty cell is filled in
 
 
 # ---------------------------------------------------------------- text surgery
@@ -438,7 +464,7 @@ def _fix_module_tables(doc: _Text, progress: dict[str, ModuleProgress]) -> None:
             cell = _cell(line, mcol) or ""
             m = MODULE_ID.search(cell)
             p = progress.get(m.group(0)) if m else None
-            if p is None:
+            if p is None or not p.known:
                 continue
             built = len(p.built)
             if lcol is not None:
@@ -455,8 +481,8 @@ def _fix_module_tables(doc: _Text, progress: dict[str, ModuleProgress]) -> None:
 
 def _series_progress(progress: dict[str, ModuleProgress], series: str) -> tuple[int, int] | None:
     mods = [p for m, p in progress.items() if m.split(".")[0] == series]
-    if not mods:
-        return None
+    if not mods or not all(p.known for p in mods):
+        return None  # a module without a record: the series' progress is unknown
     return sum(len(p.built) for p in mods), sum(p.total for p in mods)
 
 
@@ -474,6 +500,8 @@ def _fix_series_table(doc: _Text, progress: dict[str, ModuleProgress]) -> None:
             if counts is None or current is None:
                 continue
             built, total = counts
+            if UNKNOWN_SCOPE.search(current):
+                continue
             if says_complete(current) != (total > 0 and built >= total):
                 doc.replace(i, _set_cell(line, scol, table_status_word(built, total)))
 

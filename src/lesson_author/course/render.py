@@ -25,7 +25,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 from lesson_author.course import parse as P
-from lesson_author.course.markdown import split_lines, split_row
+from lesson_author.course.markdown import escape_cell, split_lines, split_row
 from lesson_author.course.models import (
     Course,
     Finding,
@@ -470,6 +470,13 @@ LESSON_GROUPS = (indexed("outline"), indexed("reviews"), indexed("checklists"))
 
 def outline_text(slot: Slot, section: Any) -> str:
     s = slot.style
+    if s.get("form") == "list":
+        number = "" if section.number is None else str(section.number)
+        first = f"{s.get('lead', '')}{number}{s.get('dot', '.')}{s.get('mid', ' ')}"
+        first += f"{section.title}{s.get('close', '')}{s.get('sep', '')}"
+        if s.get("inline"):
+            return first + section.body
+        return first + ("\n" + s.get("gap", "") + section.body if section.body else "")
     heading = blocks().outline_heading(
         int(s.get("level", "4")), section.number, s.get("dot", "."), section.title
     )
@@ -496,6 +503,8 @@ def lesson_value(plan: LessonPlan, slot: Slot, fresh: bool, options: Options) ->
         return None if fresh and not plan.slug else f"{quote}{plan.slug}{quote}"
     if key in LESSON_LABELS or key in LESSON_TEXT:
         return scalar(getattr(plan, key), fresh)
+    if key == "connections" and slot.style.get("form") == "bullets":
+        return P.CONNECTION_BULLETS.write(plan.connections)
     if key in LESSON_TABLES:
         rows = getattr(plan, key)
         return None if fresh and not rows else table_text(slot, LESSON_TABLES[key], rows, options)
@@ -564,7 +573,9 @@ def module_plan_value(plan: ModulePlan, slot: Slot, fresh: bool, options: Option
         slug = slot.style.get("slug")
         if slug is None:
             return None if fresh and not plan.topic_allocation else ""
-        return plan.topic_allocation.get(slug)
+        value = plan.topic_allocation.get(slug)
+        in_table = slot.head.lstrip(" \t").startswith("|")
+        return value if value is None or not in_table else " ".join(escape_cell(value).splitlines())
     if key == "misconceptions":
         item = item_of(plan, key, slot, fresh)
         return item
@@ -603,6 +614,8 @@ def series_value(plan: SeriesPlan, slot: Slot, fresh: bool, options: Options) ->
         return title_text(slot, {"number": plan.number, "title": plan.title})
     if key in ("status", "prerequisites", "goal"):
         return scalar(getattr(plan, key), fresh)
+    if key == "connections" and slot.style.get("form") == "bullets":
+        return P.SERIES_CONNECTION_BULLETS.write(plan.connections)
     if key in SERIES_TABLES:
         rows = getattr(plan, key)
         if fresh and not rows:

@@ -131,20 +131,23 @@ def status_tables(status: CourseStatus) -> Group:
     overview.add_column("Status")
     for s in status.series:
         done = sum(1 for m in s.modules if m.progress.complete)
+        known = all(m.progress.known for m in s.modules)
         overview.add_row(
             s.series,
             s.title,
-            f"{done} of {len(s.modules)}",
-            f"{s.built} of {s.total}",
-            _status_text(s.built, s.total),
+            f"{done} of {len(s.modules)}" + ("" if known else " (?)"),
+            f"{s.built} of {s.total}" + ("" if known else " (?)"),
+            _status_text(s.built, s.total) if known else Text("unknown", style="dim"),
         )
     parts: list[Table] = [overview]
     for s in status.series:
         for m in s.modules:
-            table = Table(
-                title=f"Module {m.module}: {m.title}  ({m.progress.lessons_text} lessons built)",
-                title_justify="left",
+            built = (
+                f"{m.progress.lessons_text} lessons built"
+                if m.progress.known
+                else "no record in the tree: progress unknown"
             )
+            table = Table(title=f"Module {m.module}: {m.title}  ({built})", title_justify="left")
             table.add_column("#", justify="right")
             table.add_column("Lesson", no_wrap=True, min_width=max(len(x.slug) for x in m.lessons))
             table.add_column("Title")
@@ -166,7 +169,7 @@ def status_tables(status: CourseStatus) -> Group:
                     lesson.title,
                     Text("built", style="green")
                     if lesson.recorded
-                    else Text("not yet", style="dim"),
+                    else Text("not yet" if m.progress.known else "unknown", style="dim"),
                     "yes" if lesson.planned_doc else Text("no", style="dim"),
                     review,
                 )
