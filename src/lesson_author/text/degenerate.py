@@ -19,10 +19,12 @@ Markdown rules (``---``, ``===``) are never flagged. The marker :data:`NO_ANSWER
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 #: What a document shows for a field the model could not fill with usable text.
 NO_ANSWER = "(no usable answer)"
@@ -75,13 +77,31 @@ def _loop(tokens: list[str]) -> tuple[list[str], int] | None:
     Returns (unit, times)."""
     best: tuple[list[str], int] | None = None
     n_tokens = len(tokens)
-    # Every loop holds a word that occurs at least three times: most texts stop here.
-    if n_tokens < 6 or max(Counter(t for t in tokens if t[0].isalpha()).values(), default=0) < 3:
+    if n_tokens < 6:
         return None
+    # Every loop of a unit of `size` tokens holds a word found at p, p + size and p + 2 * size:
+    # only those sizes are searched (most texts have none, and the search is the costly part).
+    positions: dict[str, list[int]] = {}
+    for i, t in enumerate(tokens):
+        if t[0].isalpha():
+            positions.setdefault(t, []).append(i)
+    sizes: set[int] = set()
+    for pos in positions.values():
+        if len(pos) < 3:
+            continue
+        at = set(pos)
+        for k, p in enumerate(pos):
+            for q in pos[k + 1 :]:
+                if q - p > 12:
+                    break
+                if 2 * q - p in at:
+                    sizes.add(q - p)
     for size in range(1, 13):
         need = {1: 6, 2: 4}.get(size, 3)
         if size * need > n_tokens:
             break
+        if size not in sizes:
+            continue
         # "1" where a token equals the one `size` places on: a loop is a long run of "1"s.
         same = "".join("1" if a == b else "0" for a, b in zip(tokens, tokens[size:], strict=False))
         wanted = "1" * (size * (need - 1))
@@ -251,13 +271,23 @@ class DegenerateSpan:
     reason: Degeneracy
 
 
+@functools.cache
+def _block_parser() -> Any:
+    """markdown-it-py (the one markdown parser of the project), built once, without its inline
+    pass: an inline token's ``content`` is set by the block pass already, and the inline pass
+    was a third of ``author check``'s scan of a whole course."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark").enable("table")
+    md.core.ruler.disable("inline")
+    return md
+
+
 def scan_markdown(text: str) -> list[DegenerateSpan]:
     """Every degenerate paragraph, heading, list item, table cell or code block of a markdown
     document, each checked on its own (a value repeated in two table rows is not a loop)."""
-    from markdown_it import MarkdownIt  # markdown-it-py, the one markdown parser of the project
-
     found: list[DegenerateSpan] = []
-    for token in MarkdownIt("commonmark").enable("table").parse(text):
+    for token in _block_parser().parse(text):
         if token.map is None:
             continue
         if token.type == "inline":
