@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from example_course import EXAMPLE_COURSE, copy_example_course
 from report_helpers import REPO
 from typer.testing import CliRunner
 
 from lesson_author.cli import app
 
 WORKFLOW = REPO / "examples" / "ci.yml"
+EXAMPLE_COURSE = REPO / "lessons"
 
 yaml = pytest.importorskip("yaml", reason="PyYAML reads the workflow file")
 
@@ -45,7 +46,7 @@ def course_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A course repository checkout: the example course at ./lessons, as CI would see it."""
     if not (EXAMPLE_COURSE / "course.md").is_file():
         pytest.skip(f"needs the example course at {EXAMPLE_COURSE}")
-    copy_example_course(tmp_path / "lessons")
+    shutil.copytree(EXAMPLE_COURSE, tmp_path / "lessons")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -96,7 +97,7 @@ def test_failed_check_is_annotated_at_file_and_line(workflow: dict, course_repo:
         lesson.read_text(encoding="utf-8").replace("**Slug:** `", "**Slug:** `renamed-", 1),
         encoding="utf-8",
     )
-    script = next(s["run"] for s in steps(workflow) if "::error" in s.get("run", ""))
+    script = next(s["run"] for s in steps(workflow) if "check --json" in s.get("run", ""))
     env = {
         **os.environ,
         "GITHUB_WORKSPACE": str(course_repo),
