@@ -24,6 +24,10 @@ class Usage(BaseModel):
     latency_s: float = 0.0
     cached: bool = False
     calls: int = 1
+    # replies refused for degenerate text, and the fields (`sections[].body`) still degenerate
+    # after the last attempt, which the reply carries as NO_ANSWER
+    degenerate_replies: int = 0
+    no_answer: list[str] = Field(default_factory=list)
 
 
 class PhaseSummary(BaseModel):
@@ -35,6 +39,8 @@ class PhaseSummary(BaseModel):
     completion_tokens: int = 0
     latency_s: float = 0.0
     cost: float | None = None
+    degenerate_replies: int = 0
+    no_answer: dict[str, int] = Field(default_factory=dict)  # field -> times left unanswered
 
 
 class UsageLog(BaseModel):
@@ -72,6 +78,9 @@ class UsageLog(BaseModel):
             else:
                 row.prompt_tokens += usage.prompt_tokens
                 row.completion_tokens += usage.completion_tokens
+                row.degenerate_replies += usage.degenerate_replies
+            for name in usage.no_answer:
+                row.no_answer[name] = row.no_answer.get(name, 0) + 1
         for row in rows.values():
             row.cost = self._cost(row.prompt_tokens, row.completion_tokens)
         return list(rows.values())
@@ -85,13 +94,18 @@ class UsageLog(BaseModel):
             total.prompt_tokens += row.prompt_tokens
             total.completion_tokens += row.completion_tokens
             total.latency_s += row.latency_s
+            total.degenerate_replies += row.degenerate_replies
+            for name, times in row.no_answer.items():
+                key = f"{row.phase}: {name}"
+                total.no_answer[key] = total.no_answer.get(key, 0) + times
         total.cost = self._cost(total.prompt_tokens, total.completion_tokens)
         return total
 
     def render_table(self, title: str = "LLM usage") -> Table:
         table = Table(title=title)
         table.add_column("phase")
-        for name in ("calls", "cache hits", "tokens in", "tokens out", "latency s", "cost $"):
+        names = ("calls", "cache hits", "tokens in", "tokens out", "latency s", "no answer")
+        for name in (*names, "cost $"):
             table.add_column(name, justify="right")
 
         def cells(row: PhaseSummary) -> list[str]:
@@ -106,6 +120,7 @@ class UsageLog(BaseModel):
                 str(row.prompt_tokens),
                 str(row.completion_tokens),
                 f"{row.latency_s:.2f}",
+                str(sum(row.no_answer.values())),
                 cost,
             ]
 
