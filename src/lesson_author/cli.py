@@ -44,6 +44,17 @@ def stderr() -> Console:
     return Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+def _demo_notice(config: Any, result: Any = None, *, end: bool = False) -> None:
+    """The embedded demo model's one line at the start and at the end of a run (stderr)."""
+    from lesson_author.llm.local_provider import demo_notice
+
+    usage = getattr(result, "usage", None)
+    no_answer = sum(usage.total().no_answer.values()) if usage is not None else 0
+    line = demo_notice(config, end=end, no_answer=no_answer)
+    if line:
+        stderr().print(f"[yellow]{line}[/yellow]", highlight=False, soft_wrap=True)
+
+
 def fail(message: str) -> NoReturn:
     """Print one red line on stderr and exit 2 (for errors that are no UserError)."""
     stderr().print(Text(f"error: {message}", style="red"))
@@ -212,6 +223,7 @@ def plan(
         cache=False if no_cache else None,
     )
     progress = None if as_json else RichProgress(stderr())
+    _demo_notice(config)
     result = run_plan(
         slug,
         records_dir=records_dir,
@@ -224,6 +236,7 @@ def plan(
         typer.echo(result.to_json())
     else:
         print_result(result, stdout())
+    _demo_notice(config, result, end=True)
 
 
 @app.command()
@@ -402,6 +415,7 @@ def lesson(
         cache=False if no_cache else None,
     )
     progress = None if as_json else RichProgress(stderr())
+    _demo_notice(config)
     result = run_lesson(
         slug,
         records_dir=records_dir,
@@ -419,6 +433,7 @@ def lesson(
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_lesson_result(result, stdout())
+    _demo_notice(config, result, end=True)
     if not result.passed and not result.paused_before:
         raise typer.Exit(EXIT_NOT_PASS)
 
@@ -458,6 +473,7 @@ def _lesson_batch(
 
     records_dir = find_records_dir(records, Path.cwd())
     config = llm_config(records_dir, **options)
+    _demo_notice(config)
     batch = run_batch(
         records_dir,
         module=module,
@@ -471,6 +487,7 @@ def _lesson_batch(
         typer.echo(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_batch_result(batch, stdout())
+    _demo_notice(config, end=True)
     if batch.exit_code:
         raise typer.Exit(batch.exit_code)
 

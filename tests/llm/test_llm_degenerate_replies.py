@@ -158,3 +158,9 @@ def test_a_no_answer_marker_is_not_re_asked() -> None:
     provider = ScriptedProvider({"review": [{"summary": NO_ANSWER, "findings": []}]})
     review, usage = provider.complete(MESSAGES, Review, phase="review")
     assert review.summary == NO_ANSWER and usage.calls == 1 and usage.degenerate_replies == 0
+
+
+def test_tags_are_not_free_text() -> None:
+    """`text` is a placeholder as prose, and a code block's language as a tag."""
+    block = BlockDraft(kind="code", language="text", body="pip install diffusers", title="Setup")
+    assert degenerate_fields(block, BlockDraft) == []

@@ -50,6 +50,13 @@ class RawReply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     truncated: bool = False
+    # the embedded model's own counters for this call (llama.cpp perf): prompt tokens actually
+    # evaluated (a reused prefix is not) and their time, tokens decoded and their time
+    prompt_eval_tokens: int = 0
+    prompt_eval_s: float = 0.0
+    decode_tokens: int = 0
+    decode_s: float = 0.0
+    generate_s: float = 0.0  # the call's wall time (sampling and the grammar included)
 
 
 def schema_json(schema: type[BaseModel]) -> dict[str, Any]:
@@ -174,11 +181,22 @@ def _is_code(name: str, description: str | None, owner: BaseModel) -> bool:
     return bool(getattr(owner, "language", "") or "") or getattr(owner, "kind", None) == "code"
 
 
-def _choice(annotation: Any) -> bool:
-    """A Literal or an enum: a value the schema fixes, never free text."""
-    if get_origin(annotation) is Literal:
+# fields that hold a tag or an address, not text (`language: "text"` is a code block's language)
+_NOT_TEXT = frozenset({"language", "url", "slug", "id"})
+_TAG_LENGTH = 24  # a string field this short is a tag, not text
+
+
+def _choice(name: str, info: Any) -> bool:
+    """A Literal, an enum, a tag or an address: a value the schema fixes, never free text."""
+    annotation = info.annotation
+    if name in _NOT_TEXT or get_origin(annotation) is Literal:
         return True
-    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return True
+    if annotation is not str:
+        return False
+    limits = [getattr(m, "max_length", None) for m in info.metadata]
+    return any(isinstance(n, int) and n <= _TAG_LENGTH for n in limits)
 
 
 def _strings(
@@ -186,7 +204,7 @@ def _strings(
 ) -> Iterator[tuple[tuple[str | int, ...], str, str | None, bool]]:
     """(path, text, field description, is code) for every free-text string of `instance`."""
     for name, info in type(instance).model_fields.items():
-        if _choice(info.annotation):
+        if _choice(name, info):
             continue
         value = getattr(instance, name, None)
         code = _is_code(name, info.description, instance)
@@ -334,6 +352,11 @@ def complete_with_validation(
         usage.calls += 1
         usage.prompt_tokens += reply.prompt_tokens
         usage.completion_tokens += reply.completion_tokens
+        usage.prompt_eval_tokens += reply.prompt_eval_tokens
+        usage.prompt_eval_s += reply.prompt_eval_s
+        usage.decode_tokens += reply.decode_tokens
+        usage.decode_s += reply.decode_s
+        usage.generate_s += reply.generate_s
         result = validate_reply(reply.text, schema)
         if not isinstance(result, str):
             bad = degenerate_fields(result, schema)
