@@ -76,8 +76,19 @@ def _token_budget(schema_text: str) -> int | None:
     return schema_token_budget(json.loads(schema_text))
 
 
+THREADS_ENV = "AUTHOR_LOCAL_THREADS"
+
+
 def available_threads() -> int:
-    """Cores this process may run on (the affinity mask, where the OS has one)."""
+    """Cores this process may run on (the affinity mask, where the OS has one), or
+    AUTHOR_LOCAL_THREADS. On a machine whose cores are busy with other work, fewer threads
+    than cores can be much faster: llama.cpp's threads wait for each other at every step."""
+    configured = os.environ.get(THREADS_ENV, "").strip()
+    if configured:
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            raise LLMError(f"{THREADS_ENV} must be a whole number, not '{configured}'") from None
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
