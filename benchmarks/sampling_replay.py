@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -80,44 +78,95 @@ def variant_settings(name: str) -> tuple[dict[str, float], bool]:
     return settings, caps
 
 
+def in_order(calls: list[Any], variant: str, ram_cache: bool) -> None:
+    import time
+
+    settings, caps = variant_settings(variant)
+    os.environ[local.FIELD_CAPS_ENV] = "1" if caps else "0"
+    provider = local.LocalProvider(LLMConfig(provider="local", cache=False))
+    provider.sampling = settings
+    llama = local.load_model(provider.path, provider.n_ctx).llama
+    if ram_cache:
+        from llama_cpp import LlamaRAMCache
+
+        llama.set_cache(LlamaRAMCache(capacity_bytes=2 << 30))
+    sums = {"in": 0, "evaluated": 0, "out": 0, "pe_s": 0.0, "dec_s": 0.0, "gen_s": 0.0}
+    started = time.perf_counter()
+    for phase, messages, schema in calls:
+        _, usage = provider.complete(messages, schema, phase=phase)
+        sums["in"] += usage.prompt_tokens
+        sums["evaluated"] += usage.prompt_eval_tokens
+        sums["out"] += usage.completion_tokens
+        sums["pe_s"] += usage.prompt_eval_s
+        sums["dec_s"] += usage.decode_s
+        sums["gen_s"] += usage.generate_s
+        print(
+            f"  {phase:<16} in {usage.prompt_tokens:>5} evaluated {usage.prompt_eval_tokens:>5}"
+            f" out {usage.completion_tokens:>4} {usage.generate_s:5.1f} s",
+            flush=True,
+        )
+    print(
+        f"{variant}{' + LlamaRAMCache' if ram_cache else ''}: {len(calls)} calls, "
+        f"{sums['in']} prompt tokens, {sums['evaluated']} evaluated "
+        f"({100 * (1 - sums['evaluated'] / max(1, sums['in'])):.0f}% reused), {sums['out']} out; "
+        f"prompt eval {sums['pe_s']:.0f} s, decode {sums['dec_s']:.0f} s, in calls "
+        f"{sums['gen_s']:.0f} s, wall {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", type=int, default=6)
     parser.add_argument("--variants", default="base,repeat=1.1")
+    parser.add_argument(
+        "--in-order",
+        action="store_true",
+        help="one variant, every captured call in the pipeline's order: how much of each prompt "
+        "a reused prefix saves (with --ram-cache: plus llama-cpp-python's LlamaRAMCache)",
+    )
+    parser.add_argument("--ram-cache", action="store_true")
     args = parser.parse_args()
     if not SEED_004.is_file():
         sys.exit(f"needs the seed documents at {SEED_004.parent} (../shared)")
+    if args.in_order:
+        in_order(captured_calls(), args.variants.split(",")[0], args.ram_cache)
+        return
     calls = spread(captured_calls(), args.calls)
     print("prompts:", ", ".join(f"{p} ({s.__name__})" for p, _, s in calls), flush=True)
-    for variant in args.variants.split(","):
-        settings, caps = variant_settings(variant)
-        os.environ[local.FIELD_CAPS_ENV] = "1" if caps else "0"
-        local._decoding_schema.cache_clear()
-        local._token_budget.cache_clear()
-        provider = local.LocalProvider(LLMConfig(provider="local", cache=False))
-        provider.sampling = settings
-        totals = {"calls": 0, "out": 0, "degenerate": 0, "no_answer": 0, "in_calls": 0.0}
-        rates = []
-        started = time.perf_counter()
-        for phase, messages, schema in calls:
-            _, usage = provider.complete(messages, schema, phase=phase)
-            totals["calls"] += usage.calls
-            totals["out"] += usage.completion_tokens
-            totals["degenerate"] += usage.degenerate_replies
-            totals["no_answer"] += len(usage.no_answer)
-            totals["in_calls"] += usage.generate_s
-            if usage.decode_s:
-                rates.append(usage.decode_tokens / usage.decode_s)
+    variants = args.variants.split(",")
+    totals = {
+        v: {"calls": 0, "out": 0, "degenerate": 0, "no_answer": 0, "s": 0.0} for v in variants
+    }
+    providers = {}
+    for variant in variants:
+        providers[variant] = local.LocalProvider(LLMConfig(provider="local", cache=False))
+        providers[variant].sampling = variant_settings(variant)[0]
+    # prompt by prompt, every variant in turn: a partial run still compares like with like
+    for phase, messages, schema in calls:
+        for variant in variants:
+            os.environ[local.FIELD_CAPS_ENV] = "1" if variant_settings(variant)[1] else "0"
+            local._decoding_schema.cache_clear()
+            local._token_budget.cache_clear()
+            _, usage = providers[variant].complete(messages, schema, phase=phase)
+            row = totals[variant]
+            row["calls"] += usage.calls
+            row["out"] += usage.completion_tokens
+            row["degenerate"] += usage.degenerate_replies
+            row["no_answer"] += len(usage.no_answer)
+            row["s"] += usage.generate_s
+            rate = usage.decode_tokens / usage.decode_s if usage.decode_s else 0.0
             print(
-                f"  {variant:<22} {phase:<16} calls {usage.calls} out {usage.completion_tokens:>5}"
-                f" degenerate {usage.degenerate_replies} no answer {usage.no_answer}",
+                f"  {phase:<16} {variant:<24} calls {usage.calls} out {usage.completion_tokens:>5}"
+                f" degenerate {usage.degenerate_replies} no answer {usage.no_answer}"
+                f" ({usage.generate_s:.0f} s, decode {rate:.0f} tok/s)",
                 flush=True,
             )
+    for variant, row in totals.items():
         print(
-            f"{variant:<22} calls {totals['calls']:>3} tokens out {totals['out']:>6} "
-            f"degenerate replies {totals['degenerate']:>2} no answer {totals['no_answer']:>2} "
-            f"in model calls {totals['in_calls']:.0f} s (wall {time.perf_counter() - started:.0f} s,"
-            f" median decode {statistics.median(rates) if rates else 0:.0f} tok/s)",
+            f"{variant:<24} calls {row['calls']:>3} tokens out {row['out']:>6} degenerate "
+            f"replies {row['degenerate']:>2} no answer {row['no_answer']:>2} in model calls "
+            f"{row['s']:.0f} s",
             flush=True,
         )
 
