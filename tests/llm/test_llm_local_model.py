@@ -81,7 +81,8 @@ def test_model_is_loaded_once_per_process_with_all_cores() -> None:
     second = LocalProvider(LLMConfig(provider="local", cache=False))
     loaded = load_model(first.path, first.n_ctx)
     assert load_model(second.path, second.n_ctx) is loaded
-    assert loaded.llama.n_threads == available_threads()
+    assert loaded.llama.n_threads == loaded.threads
+    assert 1 <= loaded.threads <= max(available_threads(load=0.0), 1)
     assert loaded.llama.n_ctx() == 8192
 
 

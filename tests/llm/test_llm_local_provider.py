@@ -55,3 +55,12 @@ def test_sampling_settings_default_and_override() -> None:
         sampling_settings("dry=0.8")
     with pytest.raises(LLMError, match="'repeat=high' is not name=number"):
         sampling_settings("repeat=high")
+
+
+def test_a_busy_machine_gets_half_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTHOR_LOCAL_THREADS", raising=False)
+    monkeypatch.setattr("lesson_author.llm.local_provider._cores", lambda: 2)
+    assert available_threads(load=0.3) == 2 and available_threads(load=2.0) == 2
+    assert available_threads(load=13.0) == 1
+    monkeypatch.setattr("lesson_author.llm.local_provider._cores", lambda: 8)
+    assert available_threads(load=20.0) == 4
