@@ -49,8 +49,17 @@ def _demo_notice(config: Any, result: Any = None, *, end: bool = False) -> None:
     from lesson_author.llm.local_provider import demo_notice
 
     usage = getattr(result, "usage", None)
-    no_answer = sum(usage.total().no_answer.values()) if usage is not None else 0
-    line = demo_notice(config, end=end, no_answer=no_answer)
+    fields = usage.total().no_answer if usage is not None else {}
+    if end and fields:  # any model: what it could not fill, per phase and field
+        listed = ", ".join(f"{name} x{n}" for name, n in list(fields.items())[:6])
+        more = f" and {len(fields) - 6} more" if len(fields) > 6 else ""
+        stderr().print(
+            f"[yellow]{sum(fields.values())} field(s) say '(no usable answer)': the model's text "
+            f"stayed degenerate after every retry ({listed}{more})[/yellow]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    line = demo_notice(config, end=end, no_answer=sum(fields.values()))
     if line:
         stderr().print(f"[yellow]{line}[/yellow]", highlight=False, soft_wrap=True)
 

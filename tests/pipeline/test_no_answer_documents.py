@@ -77,3 +77,23 @@ def test_a_lesson_section_the_model_cannot_write_shows_the_marker(tmp_path: Path
     assert NO_ANSWER in text and "and so on" not in text and "1.1.1.1" not in text
     no_answer = result.usage.total().no_answer
     assert no_answer == {"build_section: paragraphs[]": 2}
+
+
+def test_the_cli_names_the_fields_left_without_an_answer(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from lesson_author.cli import app
+
+    records = tmp_path / "course" / "lessons"
+    shutil.copytree(EXAMPLE_COURSE, records)
+    (records / "series-7" / "module-7-4" / "lessons" / f"{SLUG}.md").unlink(missing_ok=True)
+    script = full_script(**{schemas.ANALYZE_MISCONCEPTIONS: [looping_misconceptions()] * 3})
+    provider = ScriptedProvider(script)
+    monkeypatch.setattr("lesson_author.pipeline.run.llm_config", lambda *a, **k: provider)
+    result = CliRunner().invoke(app, ["plan", SLUG, "--records", str(records)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "3 field(s) say '(no usable answer)': the model's text stayed degenerate after every "
+        "retry (analyze_misconceptions: misconceptions[].why x3)" in result.output
+    )
+    assert "demo model" not in result.output  # a scripted model is not the embedded default
