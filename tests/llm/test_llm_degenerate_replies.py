@@ -4,6 +4,7 @@ cannot do better within the retry bound."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from llm_fake_server import SECRET_KEY, FakeOpenAIServer, ok
@@ -164,3 +165,21 @@ def test_tags_are_not_free_text() -> None:
     """`text` is a placeholder as prose, and a code block's language as a tag."""
     block = BlockDraft(kind="code", language="text", body="pip install diffusers", title="Setup")
     assert degenerate_fields(block, BlockDraft) == []
+
+
+def test_degenerate_re_asks_can_be_fewer_than_schema_retries() -> None:
+    """The embedded provider re-asks once for degenerate text (a small model rarely recovers)
+    but still up to max_retries times for a schema violation."""
+    from lesson_author.llm.base import RawReply, complete_with_validation
+
+    replies = iter([json.dumps(LOOPING_REVIEW), '{"summary": 1}', json.dumps(LOOPING_REVIEW), "{}"])
+
+    def generate(conversation):  # type: ignore[no-untyped-def]
+        return RawReply(text=next(replies), prompt_tokens=1, completion_tokens=1)
+
+    review, usage = complete_with_validation(
+        generate, MESSAGES, Review, phase="p", model="m", max_retries=3, degenerate_retries=1
+    )
+    # degenerate, invalid, degenerate again: the second degenerate reply ends the asking
+    assert usage.calls == 3 and usage.degenerate_replies == 2
+    assert review.summary == NO_ANSWER and next(replies) == "{}"

@@ -46,9 +46,9 @@ def test_threads_can_be_set_for_a_busy_machine(monkeypatch: pytest.MonkeyPatch) 
 
 def test_sampling_settings_default_and_override() -> None:
     assert sampling_settings("") == DEFAULT_SAMPLING
-    assert sampling_settings("repeat=1.1, presence=0.2") == {
+    assert sampling_settings("repeat=1.0, presence=0.2") == {
         **DEFAULT_SAMPLING,
-        "repeat": 1.1,
+        "repeat": 1.0,
         "presence": 0.2,
     }
     with pytest.raises(LLMError, match="unknown setting 'dry'"):

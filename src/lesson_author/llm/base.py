@@ -324,9 +324,11 @@ def complete_with_validation(
     phase: str,
     model: str,
     max_retries: int,
+    degenerate_retries: int | None = None,
 ) -> tuple[ModelT, Usage]:
     """Call `generate` until its reply validates against `schema` and has no degenerate string,
-    at most 1 + max_retries times.
+    at most 1 + max_retries times, of which at most `degenerate_retries` (default: all) are
+    re-asks for degenerate text alone.
 
     Each rejected reply goes back to the model with the reason (the validation error, or each
     degenerate field and why). When the attempts are spent and some reply was valid but for
@@ -366,6 +368,8 @@ def complete_with_validation(
             usage.degenerate_replies += 1
             if best is None or len(bad) < len(best[1]):
                 best = (result, bad)
+            if degenerate_retries is not None and usage.degenerate_replies > degenerate_retries:
+                break
             result = describe_degenerate(bad)
         last_error = result
         if reply.truncated:
