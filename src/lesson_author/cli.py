@@ -52,6 +52,26 @@ def stderr() -> Console:
     return Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+def _demo_notice(config: Any, result: Any = None, *, end: bool = False) -> None:
+    """The embedded demo model's one line at the start and at the end of a run (stderr)."""
+    from lesson_author.llm.local_provider import demo_notice
+
+    usage = getattr(result, "usage", None)
+    fields = usage.total().no_answer if usage is not None else {}
+    if end and fields:  # any model: what it could not fill, per phase and field
+        listed = ", ".join(f"{name} x{n}" for name, n in list(fields.items())[:6])
+        more = f" and {len(fields) - 6} more" if len(fields) > 6 else ""
+        stderr().print(
+            f"[yellow]{sum(fields.values())} field(s) say '(no usable answer)': the model's text "
+            f"stayed degenerate after every retry ({listed}{more})[/yellow]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    line = demo_notice(config, end=end, no_answer=sum(fields.values()))
+    if line:
+        stderr().print(f"[yellow]{line}[/yellow]", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one red line on stderr and exit ``code`` (2: bad input)."""
     stderr().print(Text(f"error: {message}", style="red"))
@@ -262,6 +282,7 @@ def plan(
         cache=False if no_cache else None,
     )
     progress = None if as_json else RichProgress(stderr())
+    _demo_notice(config)
     with writing(records_dir, f"author plan {slug}", wait):
         result = run_plan(
             slug,
@@ -275,6 +296,7 @@ def plan(
         typer.echo(result.to_json())
     else:
         print_result(result, stdout())
+    _demo_notice(config, result, end=True)
 
 
 @app.command()
@@ -472,6 +494,7 @@ def lesson(
         cache=False if no_cache else None,
     )
     progress = None if as_json else RichProgress(stderr())
+    _demo_notice(config)
     with writing(records_dir, f"author lesson {slug}", wait):
         result = run_lesson(
             slug,
@@ -490,6 +513,7 @@ def lesson(
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_lesson_result(result, stdout())
+    _demo_notice(config, result, end=True)
     if not result.passed and not result.paused_before:
         raise typer.Exit(EXIT_NOT_PASS)
 
@@ -529,6 +553,7 @@ def _lesson_batch(
 
     records_dir = find_records_dir(records, Path.cwd())
     config = llm_config(records_dir, **options)
+    _demo_notice(config)
     batch = run_batch(
         records_dir,
         module=module,
@@ -543,6 +568,7 @@ def _lesson_batch(
         typer.echo(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_batch_result(batch, stdout())
+    _demo_notice(config, end=True)
     if batch.exit_code:
         raise typer.Exit(batch.exit_code)
 

@@ -61,3 +61,27 @@ def test_compaction_leaves_the_input_and_enums_alone_and_zero_disables() -> None
     assert small["properties"]["items"]["maxItems"] == 6
     assert small["properties"]["text"]["maxLength"] == 400
     assert compact_schema(schema, max_chars=0, max_items=0) == schema
+
+
+def test_fields_the_seeds_show_short_get_their_own_cap() -> None:
+    """A section heading or a title is capped below the general cap; a field whose minimum is
+    above its cap keeps the minimum; FIELD_CAPS={} turns them off."""
+    full = build_schemas.SectionDraft.model_json_schema()
+    small = compact_schema(full, max_chars=320, max_items=4)
+    assert full["properties"]["heading"]["maxLength"] == 120
+    assert small["properties"]["heading"]["maxLength"] == 70
+    block = small["$defs"]["BlockDraft"]["properties"]
+    assert block["title"]["maxLength"] == 60 and block["body"]["maxLength"] == 320
+    assert block["left_items"]["items"]["maxLength"] == 120  # not a capped name
+    plain = compact_schema(full, max_chars=320, max_items=4, field_caps={})
+    assert plain["properties"]["heading"]["maxLength"] == 120
+    floor = {
+        "type": "object",
+        "properties": {"title": {"type": "string", "minLength": 90, "maxLength": 200}},
+    }
+    assert compact_schema(floor, max_chars=320, max_items=4)["properties"]["title"] == {
+        "type": "string",
+        "minLength": 90,
+        "maxLength": 90,
+    }
+    assert schema_token_budget(small) < schema_token_budget(plain)

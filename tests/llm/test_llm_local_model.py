@@ -81,7 +81,8 @@ def test_model_is_loaded_once_per_process_with_all_cores() -> None:
     second = LocalProvider(LLMConfig(provider="local", cache=False))
     loaded = load_model(first.path, first.n_ctx)
     assert load_model(second.path, second.n_ctx) is loaded
-    assert loaded.llama.n_threads == available_threads()
+    assert loaded.llama.n_threads == loaded.threads
+    assert 1 <= loaded.threads <= max(available_threads(load=0.0), 1)
     assert loaded.llama.n_ctx() == 8192
 
 
@@ -126,3 +127,38 @@ def test_prompt_longer_than_the_context_is_a_clear_error() -> None:
         provider.complete(long_prompt, Outline, phase="analyze")
     message = str(caught.value)
     assert "phase 'analyze'" in message and "n_ctx=512" in message
+
+
+@pytest.mark.slow
+def test_repetition_penalties_reach_llama_cpp_and_the_counters_come_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AUTHOR_LOCAL_SAMPLING's penalties are what llama.cpp's sampler chain is built with, and
+    each call reports llama.cpp's own prompt-eval and decode counters."""
+    monkeypatch.setenv("AUTHOR_LOCAL_SAMPLING", "repeat=1.3,frequency=0.2,presence=0.1")
+    provider = LocalProvider(LLMConfig(provider="local", cache=False))
+    llama = load_model(provider.path, provider.n_ctx).llama
+    built: list[dict[str, float]] = []
+    init_sampler = llama._init_sampler
+
+    def spy(**kwargs):  # type: ignore[no-untyped-def]
+        built.append({k: kwargs[k] for k in ("repeat_penalty", "frequency_penalty")})
+        built[-1]["presence_penalty"] = kwargs["presence_penalty"]
+        return init_sampler(**kwargs)
+
+    monkeypatch.setattr(llama, "_init_sampler", spy)
+    llama.reset()  # evaluate the whole prompt: the counters must show it
+    outline, usage = provider.complete(MESSAGES, Outline, phase="plan")
+    assert isinstance(outline, Outline)
+    assert built and all(
+        b == {"repeat_penalty": 1.3, "frequency_penalty": 0.2, "presence_penalty": 0.1}
+        for b in built
+    )
+    assert provider.cache_identity()["sampling"] == {
+        "repeat": 1.3,
+        "frequency": 0.2,
+        "presence": 0.1,
+    }
+    assert usage.prompt_eval_tokens >= usage.prompt_tokens - 1 > 0
+    assert 0 < usage.decode_tokens <= usage.completion_tokens
+    assert 0 < usage.prompt_eval_s + usage.decode_s <= usage.generate_s

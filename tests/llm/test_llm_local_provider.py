@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from lesson_author.llm import LLMConfig, LLMError, make_provider
-from lesson_author.llm.local_provider import available_threads, bundled_model_path
+from lesson_author.llm.local_provider import (
+    DEFAULT_SAMPLING,
+    available_threads,
+    bundled_model_path,
+    sampling_settings,
+)
 
 
 def test_missing_model_file_names_the_path(tmp_path: Path) -> None:
@@ -29,3 +34,33 @@ def test_bundled_model_is_found_through_the_installed_distribution() -> None:
 
 def test_threads_are_the_available_cores() -> None:
     assert 1 <= available_threads() <= (__import__("os").cpu_count() or 1)
+
+
+def test_threads_can_be_set_for_a_busy_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHOR_LOCAL_THREADS", "1")
+    assert available_threads() == 1
+    monkeypatch.setenv("AUTHOR_LOCAL_THREADS", "two")
+    with pytest.raises(LLMError, match="AUTHOR_LOCAL_THREADS must be a whole number"):
+        available_threads()
+
+
+def test_sampling_settings_default_and_override() -> None:
+    assert sampling_settings("") == DEFAULT_SAMPLING
+    assert sampling_settings("repeat=1.0, presence=0.2") == {
+        **DEFAULT_SAMPLING,
+        "repeat": 1.0,
+        "presence": 0.2,
+    }
+    with pytest.raises(LLMError, match="unknown setting 'dry'"):
+        sampling_settings("dry=0.8")
+    with pytest.raises(LLMError, match="'repeat=high' is not name=number"):
+        sampling_settings("repeat=high")
+
+
+def test_a_busy_machine_gets_half_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTHOR_LOCAL_THREADS", raising=False)
+    monkeypatch.setattr("lesson_author.llm.local_provider._cores", lambda: 2)
+    assert available_threads(load=0.3) == 2 and available_threads(load=2.0) == 2
+    assert available_threads(load=13.0) == 1
+    monkeypatch.setattr("lesson_author.llm.local_provider._cores", lambda: 8)
+    assert available_threads(load=20.0) == 4

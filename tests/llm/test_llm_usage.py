@@ -87,3 +87,31 @@ def test_log_can_be_copied_and_pickled_with_the_graph_state() -> None:
     log = sample_log()
     assert copy.deepcopy(log).entries == log.entries
     assert pickle.loads(pickle.dumps(log)).total() == log.total()
+
+
+def test_speed_is_the_wall_time_against_the_models_own_limit() -> None:
+    """Rates from llama.cpp's counters of the same run; the limit prices every token at them."""
+    log = UsageLog()
+    log.record(
+        Usage(
+            phase="build",
+            model="m",
+            prompt_tokens=1000,
+            completion_tokens=100,
+            prompt_eval_tokens=800,  # 200 came from the reused prefix
+            prompt_eval_s=4.0,
+            decode_tokens=100,
+            decode_s=2.0,
+            generate_s=7.0,
+        )
+    )
+    log.record(Usage(phase="review", model="m", prompt_tokens=50, cached=True, calls=0))
+    speed = log.speed(wall_s=12.0)
+    assert speed is not None
+    total = speed["total"]
+    assert (total["prompt_tps"], total["decode_tps"]) == (200.0, 50.0)
+    assert total["limit_s"] == 1000 / 200 + 100 / 50 == 7.0
+    assert total["ratio"] == round(12.0 / 7.0, 2) and total["sampling_s"] == 1.0
+    assert total["reused_prompt_tokens"] == 200
+    assert list(speed["phases"]) == ["build"] and speed["phases"]["build"]["ratio"] == 1.0
+    assert UsageLog().speed() is None and log.to_dict()["speed"]["total"]["wall_s"] == 7.0

@@ -196,6 +196,7 @@ class CachedProvider:
                     latency_s=time.perf_counter() - started,
                     cached=True,
                     calls=0,
+                    no_answer=list(original.no_answer),
                 )
         instance, usage = self.inner.complete(messages, schema, phase=phase)
         self.cache.put(

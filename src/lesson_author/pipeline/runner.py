@@ -178,6 +178,7 @@ class LessonRunResult:
             "nodes": [n.model_dump() for n in self.nodes],
             "notes": self.notes,
             "usage": self.usage.to_dict(),
+            "speed": self.usage.speed(self.elapsed_s),
         }
 
 

@@ -1,0 +1,185 @@
+"""Degenerate text in a schema-valid reply is refused like a schema violation, re-asked with the
+field and the reason, and replaced by NO_ANSWER (never passed on as content) when the model
+cannot do better within the retry bound."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from llm_fake_server import SECRET_KEY, FakeOpenAIServer, ok
+from llm_test_models import MESSAGES, VALID_REVIEW, Review
+
+from lesson_author.build.schemas import BlockDraft, ExerciseDraft, SectionDraft
+from lesson_author.llm import LLMConfig, ScriptedProvider, UsageLog
+from lesson_author.llm.base import NO_ANSWER_CODE, degenerate_fields, replace_degenerate
+from lesson_author.llm.openai_provider import OpenAIProvider
+from lesson_author.pipeline.schemas import DesignReply, MisconceptionReply
+from lesson_author.text.degenerate import NO_ANSWER
+
+MakeServer = Callable[..., FakeOpenAIServer]
+
+LOOP = "1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1"
+LOOPING_REVIEW = {
+    "summary": "The module plans to make connections, and so on, and so on, and so on, and so on",
+    "findings": [{"severity": "POLISH", "title": LOOP}],
+}
+
+
+def openai_provider(server: FakeOpenAIServer, max_retries: int = 2) -> OpenAIProvider:
+    config = LLMConfig(
+        provider="openai",
+        base_url=server.base_url,
+        model="fake-model",
+        api_key=SECRET_KEY,
+        timeout_s=5.0,
+        max_attempts=1,
+        max_retries=max_retries,
+        cache=False,
+    )
+    return OpenAIProvider(config, backoff_base_s=0.01, backoff_cap_s=0.05)
+
+
+def test_a_degenerate_reply_is_re_asked_with_each_field_and_reason(
+    make_server: MakeServer,
+) -> None:
+    server = make_server(ok(LOOPING_REVIEW), ok(VALID_REVIEW))
+    review, usage = openai_provider(server).complete(MESSAGES, Review, phase="review")
+
+    assert review == Review.model_validate(VALID_REVIEW)
+    assert server.count == 2 and usage.calls == 2
+    assert usage.degenerate_replies == 1 and usage.no_answer == []
+    feedback = server.requests[1].body["messages"][-1]["content"]
+    assert "summary: degenerate text (loop:" in feedback
+    assert "findings[0].title: degenerate text (symbol-run:" in feedback
+
+
+def test_still_degenerate_after_the_bound_becomes_no_answer_and_is_counted(
+    make_server: MakeServer,
+) -> None:
+    server = make_server(ok(LOOPING_REVIEW), ok(LOOPING_REVIEW))
+    review, usage = openai_provider(server, max_retries=1).complete(
+        MESSAGES, Review, phase="review"
+    )
+
+    assert server.count == 2 and usage.calls == 2 and usage.degenerate_replies == 2
+    # the summary has no list to leave; the finding's list may be empty, so the item goes
+    assert review.summary == NO_ANSWER and review.findings == []
+    assert usage.no_answer == ["summary", "findings[].title"]
+    log = UsageLog()
+    log.record(usage)
+    row = log.summarize()[0]
+    assert row.no_answer == {"summary": 1, "findings[].title": 1}
+    assert log.to_dict()["total"]["no_answer"] == {
+        "review: summary": 1,
+        "review: findings[].title": 1,
+    }
+
+
+def test_the_best_reply_is_kept_when_a_later_one_is_worse() -> None:
+    one_bad = {**VALID_REVIEW, "summary": LOOPING_REVIEW["summary"]}
+    provider = ScriptedProvider({"review": [one_bad, LOOPING_REVIEW, LOOPING_REVIEW]})
+    review, usage = provider.complete(MESSAGES, Review, phase="review")
+    assert review.summary == NO_ANSWER
+    assert review.findings[0].title == VALID_REVIEW["findings"][0]["title"]
+    assert usage.calls == 3 and usage.no_answer == ["summary"]
+
+
+def test_a_copied_field_description_and_a_key_name_are_refused() -> None:
+    design = {
+        "narrative_arc": "The lesson opens with a question about images, builds the idea of "
+        "denoising step by step, and ends with the student running a small sampler.",
+        "load": "BUILD",
+        "load_reason": "one new idea on top of diffusion",
+        "new_concepts": [
+            {
+                "name": "flow matching",
+                "delta": "what is new about it, relative to what the student has",
+                "connects_to": "connects_to",
+                "how": "by comparing the noise schedule with the straight path",
+            }
+        ],
+        "modalities": [
+            {"kind": "Visual", "what": "a plot of both paths", "why": "to see the difference"},
+            {"kind": "Symbolic", "what": "the velocity loss", "why": "to make it exact"},
+            {"kind": "Verbal/Analogy", "what": "a river and a road", "why": "intuition first"},
+        ],
+        "load_appropriate": "yes, the previous lesson consolidated",
+    }
+    instance = DesignReply.model_validate(design)
+    found = {f.location: f.reason.kind for f in degenerate_fields(instance, DesignReply)}
+    assert found == {"new_concepts[0].delta": "echo", "new_concepts[0].connects_to": "placeholder"}
+    fixed = replace_degenerate(instance, degenerate_fields(instance, DesignReply))
+    # the only new concept cannot go (min 1): its fields say so instead
+    assert (
+        fixed.new_concepts[0].delta == NO_ANSWER and fixed.new_concepts[0].name == "flow matching"
+    )
+    assert instance.new_concepts[0].delta != NO_ANSWER  # the original is left alone
+
+
+def test_list_items_go_only_down_to_the_lists_minimum() -> None:
+    good = {
+        "misconception": "more steps always give a better image",
+        "why": "more work usually helps",
+        "negative_example": "past 50 steps the samples stop changing",
+        "where": "the sampling section",
+    }
+    bad = {**good, "why": "and so on and so on and so on and so on and so on and so on"}
+    reply = MisconceptionReply.model_validate({"misconceptions": [good, bad, good, bad]})
+    fields = degenerate_fields(reply, MisconceptionReply)
+    assert [f.location for f in fields] == ["misconceptions[1].why", "misconceptions[3].why"]
+    fixed = replace_degenerate(reply, fields)
+    # min 3: one item can go, the other keeps its place with the marker
+    assert len(fixed.misconceptions) == 3
+    assert [m.why for m in fixed.misconceptions] == [good["why"], good["why"], NO_ANSWER]
+
+
+def test_code_is_checked_as_code_and_replaced_by_a_comment() -> None:
+    exercise = ExerciseDraft(
+        instructions="Compute the mean of the list.",
+        starter_code="x_1 = [0, 0, 0]\nresult = None  # TODO",
+        solution_code="print(1)\n" * 12,
+    )
+    fields = degenerate_fields(exercise, ExerciseDraft)
+    assert [(f.location, f.code) for f in fields] == [("solution_code", True)]
+    assert replace_degenerate(exercise, fields).solution_code == NO_ANSWER_CODE
+    block = BlockDraft(kind="code", language="python", body="weights = [0, 0, 0, 0, 0, 0, 0]")
+    section = SectionDraft(
+        heading="Sampling", paragraphs=["The sampler walks back."], blocks=[block]
+    )
+    assert degenerate_fields(section, SectionDraft) == []  # a code block's body is code
+
+
+def test_enums_and_literals_are_not_free_text() -> None:
+    block = BlockDraft(kind="comparison", left_title="Euler", right_title="Heun")
+    assert degenerate_fields(block, BlockDraft) == []
+
+
+def test_a_no_answer_marker_is_not_re_asked() -> None:
+    provider = ScriptedProvider({"review": [{"summary": NO_ANSWER, "findings": []}]})
+    review, usage = provider.complete(MESSAGES, Review, phase="review")
+    assert review.summary == NO_ANSWER and usage.calls == 1 and usage.degenerate_replies == 0
+
+
+def test_tags_are_not_free_text() -> None:
+    """`text` is a placeholder as prose, and a code block's language as a tag."""
+    block = BlockDraft(kind="code", language="text", body="pip install diffusers", title="Setup")
+    assert degenerate_fields(block, BlockDraft) == []
+
+
+def test_degenerate_re_asks_can_be_fewer_than_schema_retries() -> None:
+    """The embedded provider re-asks once for degenerate text (a small model rarely recovers)
+    but still up to max_retries times for a schema violation."""
+    from lesson_author.llm.base import RawReply, complete_with_validation
+
+    replies = iter([json.dumps(LOOPING_REVIEW), '{"summary": 1}', json.dumps(LOOPING_REVIEW), "{}"])
+
+    def generate(conversation):  # type: ignore[no-untyped-def]
+        return RawReply(text=next(replies), prompt_tokens=1, completion_tokens=1)
+
+    review, usage = complete_with_validation(
+        generate, MESSAGES, Review, phase="p", model="m", max_retries=3, degenerate_retries=1
+    )
+    # degenerate, invalid, degenerate again: the second degenerate reply ends the asking
+    assert usage.calls == 3 and usage.degenerate_replies == 2
+    assert review.summary == NO_ANSWER and next(replies) == "{}"
