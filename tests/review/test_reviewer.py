@@ -6,6 +6,7 @@ written to disk and read back, as the review node reads it."""
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -241,8 +242,34 @@ def test_a_section_longer_than_the_context_window_is_split_never_cut(tmp_path: P
     # an author's long section 5: 120 distinct paragraphs
     mdx_path, _ = lesson_paths(run)
     text = mdx_path.read_text(encoding="utf-8")
+    # distinct paragraphs (a section of one sentence pattern repeated is degenerate text,
+    # which the checks report and the reviewer is not asked about)
+    vocabulary = [
+        "noise",
+        "latent",
+        "patch",
+        "token",
+        "refiner",
+        "stream",
+        "prompt",
+        "encoder",
+        "attention",
+        "scale",
+        "shift",
+        "gate",
+        "schedule",
+        "sampler",
+        "guidance",
+        "image",
+        "caption",
+        "layer",
+        "weight",
+        "norm",
+        "residual",
+        "step",
+    ]
     paragraphs = [
-        f"Paragraph {i} of the long section explains step {i} of the refiner in its own words."
+        f"Paragraph {i}: " + " ".join(random.Random(i).sample(vocabulary, 14)) + "."
         for i in range(120)
     ]
     text = text.replace("Prose of section 5:", "\n\n".join(paragraphs) + "\n\nProse of section 5:")
@@ -314,3 +341,31 @@ def test_section_calls_run_concurrently_and_keep_section_order(tmp_path: Path) -
     assert len(threads) > 1 and all(t.startswith("author-call") for t in threads)
     numbers = [int(f.location.split()[1]) for f in output.findings]
     assert numbers == sorted(numbers) and len(numbers) >= 10
+
+
+@requires_shared
+def test_a_section_the_checks_found_degenerate_is_not_sent_to_the_reviewer(tmp_path: Path) -> None:
+    from lesson_author.pipeline.lesson_files import write_lesson_files
+
+    recorder = Recorder()
+    run, provider = built(tmp_path, recorder)
+    lesson, notebook, _ = lesson_on_disk(run)
+    assert lesson is not None
+    looping = "Patches are tokens, and tokens are patches, " * 12
+    sections = [
+        s.model_copy(update={"prose": looping}) if s.number == 4 else s for s in lesson.sections
+    ]
+    broken = lesson.model_copy(update={"sections": sections, "notebook": notebook})
+    write_lesson_files(run, broken, overwrite_edits=True)
+    label = next(s.label for s in sections if s.number == 4)
+
+    review, _, output = review_once(run)
+
+    assert output.skipped == [label]
+    assert not any("tokens are patches" in p for p in prompts(provider, REVIEW_SECTION))
+    with_text = [s for s in broken.sections if section_units(s, broken)]
+    assert output.section_calls == len(with_text) - 1
+    assert any(
+        f.rule == "degenerate-text" and f.location == label and f.severity.value == "CRITICAL"
+        for f in review.findings
+    )

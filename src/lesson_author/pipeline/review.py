@@ -187,6 +187,12 @@ def review_node(state: LessonState, run: RunContext) -> dict[str, Any]:
         f"finding(s) that named no concrete issue"
         + "".join(f"; '{d.title}' ({d.location}): {d.reason}" for d in output.dropped[:5])
     ]
+    if output.skipped:
+        notes.append(
+            f"review iteration {iteration}: {len(output.skipped)} section(s) not sent to the "
+            "reviewer, the checks found their text degenerate or empty: "
+            + ", ".join(output.skipped)
+        )
     return {
         "notes": notes,
         "reviews": [*state.reviews, review],

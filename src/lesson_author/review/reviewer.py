@@ -214,6 +214,15 @@ class ReviewerResult:
     dropped: list[Dropped] = field(default_factory=list)
     section_calls: int = 0
     lesson_calls: int = 0
+    #: sections not sent to the model: the checks found them unreadable (see UNREADABLE)
+    skipped: list[str] = field(default_factory=list)
+
+
+#: Check rules whose CRITICAL finding at a section means there is nothing there for a reviewer
+#: to judge: the section must be written again first, and revise acts on the check's finding.
+#: Reviewing degenerate prose cost the embedded model most of a review's time for findings
+#: that all turned out vague.
+UNREADABLE = frozenset({"degenerate-text", "empty-section"})
 
 
 # ---------------------------------------------------------------- what the student reads
@@ -465,8 +474,15 @@ class _SectionJob:
     messages: list[dict[str, str]]
 
 
-def section_jobs(run: Any, plan: LessonPlan, lesson: BuiltLesson, title: str) -> list[_SectionJob]:
-    """Every section call (one per non-empty section; more when a section must be split)."""
+def section_jobs(
+    run: Any,
+    plan: LessonPlan,
+    lesson: BuiltLesson,
+    title: str,
+    skip: frozenset[str] = frozenset(),
+) -> list[_SectionJob]:
+    """Every section call (one per non-empty section; more when a section must be split).
+    Sections whose label is in ``skip`` are not reviewed."""
     from lesson_author.pipeline.lesson_writer import misconceptions_for
 
     planned_of: dict[int, OutlineSection] = {}
@@ -477,7 +493,7 @@ def section_jobs(run: Any, plan: LessonPlan, lesson: BuiltLesson, title: str) ->
     jobs: list[_SectionJob] = []
     for i, section in enumerate(lesson.sections):
         units = section_units(section, lesson)
-        if not units:  # an empty section is the checks' finding (empty-section)
+        if not units or section.label in skip:  # the checks' findings speak for these
             continue
         planned = planned_of.get(id(section))
         context = {
@@ -512,11 +528,22 @@ def section_jobs(run: Any, plan: LessonPlan, lesson: BuiltLesson, title: str) ->
 
 
 def review_sections(
-    run: Any, plan: LessonPlan, lesson: BuiltLesson, title: str, result: ReviewerResult
+    run: Any,
+    plan: LessonPlan,
+    lesson: BuiltLesson,
+    title: str,
+    result: ReviewerResult,
+    deterministic: Sequence[Finding] = (),
 ) -> None:
     from lesson_author.pipeline.concurrency import map_in_order
 
-    jobs = section_jobs(run, plan, lesson, title)
+    unreadable = frozenset(
+        f.location
+        for f in deterministic
+        if f.rule in UNREADABLE and f.severity is Severity.CRITICAL
+    )
+    result.skipped = [s.label for s in lesson.sections if s.label in unreadable]
+    jobs = section_jobs(run, plan, lesson, title, unreadable)
     replies = map_in_order(
         lambda job: run.complete(job.messages, SectionReview, phase=REVIEW_SECTION),
         jobs,
@@ -651,7 +678,7 @@ def review_content(
     whole-lesson pass over their findings (see the module docstring)."""
     result = ReviewerResult()
     if lesson is not None:
-        review_sections(run, plan, lesson, title, result)
+        review_sections(run, plan, lesson, title, result, deterministic)
     review_whole(
         run,
         plan,
