@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build"))
 
+from example_course import copy_example_course
 from lesson_samples import PASS_REVIEW, make_course, requires_shared, scripted_author
-from test_plan_graph import EXAMPLE_COURSE, SLUG, TODAY, full_script, misconception_reply
+from test_plan_graph import SLUG, TODAY, full_script, misconception_reply
 
 from lesson_author.build.schemas import SectionDraft
 from lesson_author.llm.scripted import ScriptedProvider
@@ -34,8 +34,7 @@ def looping_misconceptions() -> dict[str, Any]:
 def test_a_plan_whose_misconception_reasons_never_come_says_so_in_its_table(
     tmp_path: Path,
 ) -> None:
-    records = tmp_path / "course" / "lessons"
-    shutil.copytree(EXAMPLE_COURSE, records)
+    records = copy_example_course(tmp_path / "course" / "lessons")
     (records / "series-7" / "module-7-4" / "lessons" / f"{SLUG}.md").unlink(missing_ok=True)
     script = full_script(**{schemas.ANALYZE_MISCONCEPTIONS: [looping_misconceptions()] * 3})
     provider = ScriptedProvider(script)
@@ -69,7 +68,10 @@ def test_a_lesson_section_the_model_cannot_write_shows_the_marker(tmp_path: Path
             return data
         return reply
 
-    result = run_lesson(SLUG, records_dir=records, config=ScriptedProvider(script))
+    # one iteration: no revision replaces the marked section before we read the build
+    result = run_lesson(
+        SLUG, records_dir=records, config=ScriptedProvider(script), max_iterations=1
+    )
 
     mdx = next(records.parent / w for w in result.written if w.endswith(".mdx"))
     text = mdx.read_text(encoding="utf-8")
@@ -83,8 +85,7 @@ def test_the_cli_names_the_fields_left_without_an_answer(tmp_path: Path, monkeyp
 
     from lesson_author.cli import app
 
-    records = tmp_path / "course" / "lessons"
-    shutil.copytree(EXAMPLE_COURSE, records)
+    records = copy_example_course(tmp_path / "course" / "lessons")
     (records / "series-7" / "module-7-4" / "lessons" / f"{SLUG}.md").unlink(missing_ok=True)
     script = full_script(**{schemas.ANALYZE_MISCONCEPTIONS: [looping_misconceptions()] * 3})
     provider = ScriptedProvider(script)
