@@ -6,12 +6,14 @@ clone may not have it, so tests that need it skip with a clear reason.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
+# AUTHOR_SHARED: where ../shared is when the checkout is a worktree elsewhere
+SHARED = Path(os.environ.get("AUTHOR_SHARED") or REPO_ROOT.parent / "shared")
 
 
 def _needs(path: Path, what: str) -> Path:

@@ -11,7 +11,8 @@ from lesson_author.course.knowledge import KnownConcept, StudentState
 from lesson_author.course.models import Depth
 from lesson_author.llm.schema_budget import unbounded_fields
 from lesson_author.pipeline import schemas
-from lesson_author.pipeline.analyze import audit, claims, match_known
+from lesson_author.pipeline.analyze import claims
+from lesson_author.state import audit, match_known
 
 ROW_PATH = Path("series-x/module-x-1/record.md")
 

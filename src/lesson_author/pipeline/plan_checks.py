@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lesson_author.course.models import Checklist, ChecklistItem, Depth, LessonPlan
+from lesson_author.text.words import concept_name, tokens
 
-from .orient import concept_name, tokens
 from .plan_document import assemble_plan
 from .state import LessonState, PlanCheck
 

@@ -22,6 +22,7 @@ from lesson_author.llm.base import Provider
 from lesson_author.llm.config import LLMConfig
 from lesson_author.llm.errors import LLMError
 from lesson_author.llm.usage import UsageLog
+from lesson_author.state import candidate_budget
 
 from .context import RunContext, no_progress
 from .graph import (
@@ -33,7 +34,6 @@ from .graph import (
     thread_config,
     thread_id,
 )
-from .orient import candidate_budget
 from .progress import ProgressEvent
 from .state import LessonState, NodeUsage, PlanCheck
 
