@@ -971,3 +971,47 @@ def lesson_state(
         prerequisites=prerequisites,
         numbers=numbers,
     )
+
+
+def print_state(state: LessonStudentState, console: Any) -> None:
+    """The human view of `author state`: three rich tables and the prompt size."""
+    from rich.table import Table
+
+    def table(title: str, rows: Iterable[tuple[str, str, str]], depth: str) -> Table:
+        t = Table(title=title, title_justify="left")
+        for name in ("concept", depth, "lesson"):
+            t.add_column(name)
+        for row in rows:
+            t.add_row(*row)
+        return t
+
+    known = state.student.concepts
+    console.print(
+        table(
+            f"{state.slug}: {len(known)} concepts known before it",
+            ((c.concept, str(c.depth), c.lesson) for c in known),
+            "depth",
+        )
+    )
+    console.print(
+        table(
+            f"orient candidates: {len(state.candidates)} rows, "
+            f"prompt ~{state.prompt_tokens} tokens",
+            ((c.concept, str(c.depth), c.source) for c in state.candidates),
+            "depth",
+        )
+    )
+    console.print(
+        table(
+            "prerequisites computed from the plans",
+            (
+                (
+                    p.concept,
+                    f"[red]{p.actual}[/red]" if p.actual is Depth.NOT_TAUGHT else str(p.actual),
+                    p.lesson or "--",
+                )
+                for p in state.prerequisites
+            ),
+            "actual",
+        )
+    )
