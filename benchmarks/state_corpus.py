@@ -53,6 +53,7 @@ class Figures:
     recalled: int = 0
     prompt_tokens: int = 0
     prerequisites: int = 0
+    computed: int = 0
     found: int = 0
     depth_agrees: int = 0
     seconds: float = 0.0
@@ -106,6 +107,7 @@ def measure(
     state = lesson_state(tree, slug, token_budget=token_budget)
     figures = Figures(slug=slug, seconds=time.perf_counter() - started)
     figures.prompt_tokens = state.prompt_tokens
+    figures.computed = len(state.prerequisites)
     lesson_module = {loc.slug: loc.module for loc in tree.lessons_in_order()}
 
     def in_scope(lesson: str | None, module: str, scope: tuple[set[str], set[str]] | None) -> bool:

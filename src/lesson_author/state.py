@@ -572,6 +572,58 @@ def _concept_words(student: StudentState) -> set[str]:
     return cached
 
 
+RowWords = tuple[KnownConcept, list[str], set[str], list[str], set[str], set[str]]
+
+
+def _row_words(student: StudentState) -> list[RowWords]:
+    """(row, concept words, their set, notes words, notes-only set, name set) per row,
+    computed once per student state."""
+    cached = getattr(student, "_row_words", None)
+    if cached is None:
+        cached = []
+        for c in student.concepts:
+            row_list, note_list = tokens(c.concept), tokens(c.notes)
+            row_words = set(row_list)
+            cached.append(
+                (
+                    c,
+                    row_list,
+                    row_words,
+                    note_list,
+                    set(note_list) - row_words,
+                    set(tokens(concept_name(c.concept))),
+                )
+            )
+        student._row_words = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _word_rows(student: StudentState) -> dict[str, set[int]]:
+    """word -> the rows whose concept or notes use it (computed once per student state)."""
+    cached = getattr(student, "_word_rows", None)
+    if cached is None:
+        cached = {}
+        for i, (_, _, row_words, _, note_words, _) in enumerate(_row_words(student)):
+            for word in row_words | note_words:
+                cached.setdefault(word, set()).add(i)
+        student._word_rows = cached  # type: ignore[attr-defined]
+    return cached
+
+
+_SUMMARY_WORDS: dict[int, tuple[dict[str, set[str]], set[str]]] = {}
+
+
+def _all_words(summaries: dict[str, set[str]]) -> set[str]:
+    if not summaries:
+        return set()
+    cached = _SUMMARY_WORDS.get(id(summaries))
+    if cached is None or cached[0] is not summaries:
+        cached = (summaries, set().union(*summaries.values()))
+        _SUMMARY_WORDS.clear()
+        _SUMMARY_WORDS[id(summaries)] = cached
+    return cached[1]
+
+
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
     return set(pairwise(words))
 
@@ -635,7 +687,7 @@ def _match_one(
         head, detail = detail, set()
         head_words = list(head)
     summaries = summaries or {}
-    in_summaries = set().union(*summaries.values()) if summaries else set()
+    in_summaries = _all_words(summaries)
     seen = [t for t in head if t in weights or t in in_summaries]
     if not seen:
         return None
@@ -648,11 +700,13 @@ def _match_one(
     head_total = sum(w(t) for t in head)
     detail_total = sum(w(t) for t in detail)
     scored: list[tuple[float, bool, KnownConcept]] = []
-    for c in student.concepts:
-        row_list = tokens(c.concept)
-        row_words = set(row_list)
-        note_list = tokens(c.notes)
-        note_words = set(note_list) - row_words
+    rows = _row_words(student)
+    lenders = {lesson for lesson, words in summaries.items() if anchor in words}
+    pool = sorted(
+        _word_rows(student).get(anchor, set())
+        | {i for i, r in enumerate(rows) if not named_anywhere and r[0].lesson in lenders}
+    )
+    for c, row_list, row_words, note_list, note_words, row_head in (rows[i] for i in pool):
         borrowed = (head & summaries.get(c.lesson, set())) - row_words - note_words
         if anchor not in row_words and (
             named_anywhere or (anchor not in note_words and anchor not in borrowed)
@@ -660,7 +714,6 @@ def _match_one(
             continue
         if _qualifier_conflict(head_words, row_list + note_list):
             continue
-        row_head = set(tokens(concept_name(c.concept)))
         head_cover = (
             sum(w(t) for t in head & row_words)
             + 0.5 * sum(w(t) for t in (head & note_words) | borrowed)
@@ -730,6 +783,9 @@ def audit(
 MIN_ROW_NAME_SHARE = 0.5
 MAX_WINDOW = 3
 MAX_COMPUTED = 40
+PER_CLAUSE = 2
+MIN_CLAUSE_BM25 = 3.0
+MIN_CLAUSE_NAME_SHARE = 0.3
 _TERM = re.compile(r"\b[A-Za-z0-9]*[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
 _CLAUSE = re.compile(r"[,;:.()\[\]]|\s\+\s|\s--\s|\s—\s|\bvs\.?\s|\band\b|\bwith\b|\bfrom\b")
 
@@ -766,6 +822,33 @@ def _row_name_share(row: KnownConcept, window: set[str], weights: dict[str, floa
     return sum(weights.get(t, 0.0) for t in name & window) / total
 
 
+_LESSON_NUMBER = re.compile(r"\blessons? (\d+)(?:\s*(?:-|–|and|,)\s*(\d+))?", re.IGNORECASE)
+
+
+def plan_entries(plan: ModulePlan | None, slug: str) -> list[str]:
+    """The module plan's sequence row (core concept, rationale) and load notes for `slug`."""
+    if plan is None:
+        return []
+    found = [f"{r.core_concept}. {r.rationale}" for r in plan.sequence if slug in r.lesson]
+    found += [r.notes for r in plan.load_trajectory if slug in r.lesson]
+    return [f for f in found if f.strip()]
+
+
+def cited_lessons(
+    phrases: Sequence[str], module_lessons: Sequence[Any], numbers: dict[str, str]
+) -> list[str]:
+    """Earlier lessons the plan text cites: "lesson 3" (of this module), "7.2.2", a slug."""
+    by_position = {loc.position_in_module: loc.slug for loc in module_lessons}
+    found: list[str] = []
+    for phrase in phrases:
+        for first, last in _LESSON_NUMBER.findall(phrase):
+            start = int(first)
+            end = int(last) if last and int(last) >= start else start
+            found += [by_position[n] for n in range(start, end + 1) if n in by_position]
+        found += sorted(_cited_lessons(phrase, numbers))
+    return list(dict.fromkeys(found))
+
+
 def lesson_terms(phrases: Sequence[str]) -> list[str]:
     """Names the plans write as terms (acronyms, CamelCase, numbered names: DMD, S3-DiT)."""
     found: list[str] = []
@@ -782,8 +865,14 @@ def computed_prerequisites(
     module: ModuleContext,
     weights: dict[str, float] | None = None,
     summaries: dict[str, set[str]] | None = None,
+    entries: Sequence[str] = (),
+    builds_on: Sequence[str] = (),
 ) -> list[ComputedPrerequisite]:
     """The plan's phrases for this lesson matched to record rows, deterministically.
+
+    `entries` are more plan text about the lesson (its sequence row, load notes);
+    `builds_on` the earlier lessons it follows or the plans cite for it, whose
+    rows all count (the sequence says the lesson builds on them).
 
     Every window of up to three content words of every clause is looked up
     (:func:`match_known`); a row counts when the window holds at least half of
@@ -792,9 +881,18 @@ def computed_prerequisites(
     that no record row uses, become ``NOT TAUGHT`` rows.
     """
     weights = weights if weights is not None else _weights(student)
-    phrases = plan_phrases(info, module)
+    phrases = [*plan_phrases(info, module), *entries]
     found: dict[str, ComputedPrerequisite] = {}
     hits: Counter[str] = Counter()
+    for slug in builds_on:
+        for row in student.by_lesson(slug):
+            hits[row.key] += 1
+            found.setdefault(
+                row.key,
+                ComputedPrerequisite(
+                    concept_name(row.concept), row.depth, row.lesson, row.module, f"after {slug}"
+                ),
+            )
     for phrase in phrases:
         for clause in _clauses(phrase):
             words = tokens(clause)
@@ -818,6 +916,33 @@ def computed_prerequisites(
                             module=row.module,
                             named_by=clause,
                         )
+    # each clause's best BM25 rows (concept and notes), when the clause shares their name
+    if student.concepts and PER_CLAUSE:
+        retriever = bm25s.BM25()
+        retriever.index(
+            [tokens(f"{c.concept} {c.notes}") or ["_"] for c in student.concepts],
+            show_progress=False,
+        )
+        for phrase in phrases:
+            for clause in _clauses(phrase):
+                query = tokens(clause)
+                if not query:
+                    continue
+                scores = retriever.get_scores(query)
+                best = sorted(range(len(scores)), key=lambda i: -scores[i])[:PER_CLAUSE]
+                for i in best:
+                    row = student.concepts[i]
+                    if scores[i] < MIN_CLAUSE_BM25:
+                        continue
+                    if _row_name_share(row, set(query), weights) < MIN_CLAUSE_NAME_SHARE:
+                        continue
+                    hits[row.key] += 1
+                    found.setdefault(
+                        row.key,
+                        ComputedPrerequisite(
+                            concept_name(row.concept), row.depth, row.lesson, row.module, clause
+                        ),
+                    )
     ranked = sorted(found.values(), key=lambda p: -hits[concept_key_of(p)])
     rows = ranked[:MAX_COMPUTED]
     record_words: set[str] = set()
@@ -949,7 +1074,14 @@ def lesson_state(
     numbers = lesson_numbers(order)
     weights = _weights(student)
     summaries = lesson_summaries(tree, student)
-    prerequisites = computed_prerequisites(student, info, module, weights, summaries)
+    entries = plan_entries(tree.module_plan(loc.module), slug)
+    cited = cited_lessons(
+        [*plan_phrases(info, module), *entries], tree.module_lessons(loc.module), numbers
+    )
+    builds_on = [s for s in [*module.previous_lessons[-1:], *cited] if s in student.lessons]
+    prerequisites = computed_prerequisites(
+        student, info, module, weights, summaries, entries, list(dict.fromkeys(builds_on))
+    )
     candidates = select_candidates(
         student,
         lesson_text=lesson_text(info, module),
