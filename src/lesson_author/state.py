@@ -572,7 +572,15 @@ def _concept_words(student: StudentState) -> set[str]:
     return cached
 
 
-RowWords = tuple[KnownConcept, list[str], set[str], list[str], set[str], set[str]]
+RowWords = tuple[KnownConcept, list[str], set[str], list[str], set[str], set[str], set[str]]
+
+
+def slug_words(slug: str) -> set[str]:
+    """A lesson slug's words, with each adjacent pair hyphen-joined as the plans write it
+    ('decoder-only-transformers' -> decoder, transform, decoder-only, only-transformers)."""
+    parts = slug.split("-")
+    pairs = [f"{a}-{b}" for a, b in pairwise(parts)]
+    return set(tokens(" ".join(parts))) | set(tokens(" ".join(pairs)))
 
 
 def _row_words(student: StudentState) -> list[RowWords]:
@@ -592,6 +600,7 @@ def _row_words(student: StudentState) -> list[RowWords]:
                     note_list,
                     set(note_list) - row_words,
                     set(tokens(concept_name(c.concept))),
+                    slug_words(c.lesson) - row_words,
                 )
             )
         student._row_words = cached  # type: ignore[attr-defined]
@@ -603,8 +612,8 @@ def _word_rows(student: StudentState) -> dict[str, set[int]]:
     cached = getattr(student, "_word_rows", None)
     if cached is None:
         cached = {}
-        for i, (_, _, row_words, _, note_words, _) in enumerate(_row_words(student)):
-            for word in row_words | note_words:
+        for i, (_, _, row_words, _, note_words, _, lesson) in enumerate(_row_words(student)):
+            for word in row_words | note_words | lesson:
                 cached.setdefault(word, set()).add(i)
         student._word_rows = cached  # type: ignore[attr-defined]
     return cached
@@ -660,7 +669,8 @@ def match_known(
     weights = weights if weights is not None else _weights(student)
     found = [_match_one(part, student, weights, summaries) for part in alternatives(name)]
     matches = [m for m in found if m is not None]
-    return max(matches, key=lambda m: m.coverage) if matches else None
+    # alternatives name one thing: the student has it at the deepest depth any part reached
+    return max(matches, key=lambda m: (m.concept.depth, m.coverage)) if matches else None
 
 
 def _match_one(
@@ -706,10 +716,12 @@ def _match_one(
         _word_rows(student).get(anchor, set())
         | {i for i, r in enumerate(rows) if not named_anywhere and r[0].lesson in lenders}
     )
-    for c, row_list, row_words, note_list, note_words, row_head in (rows[i] for i in pool):
-        borrowed = (head & summaries.get(c.lesson, set())) - row_words - note_words
-        if anchor not in row_words and (
-            named_anywhere or (anchor not in note_words and anchor not in borrowed)
+    for c, row_list, row_words, note_list, note_words, row_head, lesson in (rows[i] for i in pool):
+        borrowed = (head & (summaries.get(c.lesson, set()) | lesson)) - row_words - note_words
+        if (
+            anchor not in row_words
+            and anchor not in lesson
+            and (named_anywhere or (anchor not in note_words and anchor not in borrowed))
         ):
             continue
         if _qualifier_conflict(head_words, row_list + note_list):
@@ -728,7 +740,8 @@ def _match_one(
             continue
         row_head_total = sum(w(t) for t in row_head) or 1.0
         tightness = sum(w(t) for t in row_head & (head | detail)) / row_head_total
-        scored.append((total + 0.2 * tightness, head <= row_head, c))
+        # a row whose name, with its lesson's name, holds every word: the concept itself
+        scored.append((total + 0.2 * tightness, head <= row_head or head <= row_words | lesson, c))
     if not scored:
         return None
     best = max(score for score, _, _ in scored)
