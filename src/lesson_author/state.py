@@ -44,7 +44,7 @@ from lesson_author.course.knowledge import KnownConcept, StudentState, student_s
 from lesson_author.course.models import CognitiveLoad, Depth, Prerequisite
 from lesson_author.pipeline import schemas
 from lesson_author.pipeline.state import ConceptFact, LessonInfo, ModuleContext, PrerequisiteFact
-from lesson_author.text.words import concept_key, concept_name, tokens
+from lesson_author.text.words import concept_key, concept_name, stem, tokens, words
 
 if TYPE_CHECKING:
     from lesson_author.course.models import ModulePlan, ModuleRecord, SeriesPlan
@@ -619,6 +619,27 @@ def _word_rows(student: StudentState) -> dict[str, set[int]]:
     return cached
 
 
+def _name_words(student: StudentState) -> set[str]:
+    """Every word any row's name (before its parenthetical detail) uses."""
+    cached = getattr(student, "_name_words", None)
+    if cached is None:
+        cached = {t for r in _row_words(student) for t in r[5]}
+        student._name_words = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _raw_rows(student: StudentState) -> dict[str, set[int]]:
+    """word as written -> the rows whose concept uses it (computed once per student state)."""
+    cached = getattr(student, "_raw_rows", None)
+    if cached is None:
+        cached = {}
+        for i, c in enumerate(student.concepts):
+            for word in words(c.concept):
+                cached.setdefault(word, set()).add(i)
+        student._raw_rows = cached  # type: ignore[attr-defined]
+    return cached
+
+
 _SUMMARY_WORDS: dict[int, tuple[dict[str, set[str]], set[str]]] = {}
 
 
@@ -697,12 +718,18 @@ def _match_one(
         head, detail = detail, set()
         head_words = list(head)
     summaries = summaries or {}
+    raw = set(words(concept_name(name))) & set(words(" ".join(head_words))) | {
+        w for w in words(concept_name(name)) if stem(w) in head
+    }
     in_summaries = _all_words(summaries)
     seen = [t for t in head if t in weights or t in in_summaries]
     if not seen:
         return None
-    anchor = max(seen, key=lambda t: weights.get(t, default))
-    named_anywhere = anchor in _concept_words(student)
+    # the rarest word anchors the match; a word some row's name uses comes first (a rare
+    # but generic word such as "identified", seen only in details, must not decide)
+    named_words = _name_words(student)
+    ranked = sorted(seen, key=lambda t: (t not in named_words, -weights.get(t, default)))
+    anchors = ranked[:1]
 
     def w(t: str) -> float:
         return weights.get(t, default)
@@ -711,17 +738,32 @@ def _match_one(
     detail_total = sum(w(t) for t in detail)
     scored: list[tuple[float, bool, KnownConcept]] = []
     rows = _row_words(student)
-    lenders = {lesson for lesson, words in summaries.items() if anchor in words}
-    pool = sorted(
-        _word_rows(student).get(anchor, set())
-        | {i for i, r in enumerate(rows) if not named_anywhere and r[0].lesson in lenders}
-    )
-    for c, row_list, row_words, note_list, note_words, row_head, lesson in (rows[i] for i in pool):
+    pool_set: set[int] = set()
+    rules: dict[int, list[tuple[str, bool]]] = {}
+    for anchor in anchors:
+        named_anywhere = anchor in _concept_words(student)
+        lenders = {lesson for lesson, words in summaries.items() if anchor in words}
+        found = _word_rows(student).get(anchor, set()) | {
+            i for i, r in enumerate(rows) if not named_anywhere and r[0].lesson in lenders
+        }
+        # the anchor as written, when rows name it so, beats its stem ("CLIP", not "clipping")
+        as_written = set().union(
+            *(_raw_rows(student).get(w, set()) for w in words(name) if stem(w) == anchor)
+        )
+        if as_written:
+            found = {i for i in found if i in as_written or anchor in rows[i][6]}
+        for i in found:
+            rules.setdefault(i, []).append((anchor, named_anywhere))
+        pool_set |= found
+    pool = sorted(pool_set)
+    for i in pool:
+        c, row_list, row_words, note_list, note_words, row_head, lesson = rows[i]
         borrowed = (head & (summaries.get(c.lesson, set()) | lesson)) - row_words - note_words
-        if (
-            anchor not in row_words
-            and anchor not in lesson
-            and (named_anywhere or (anchor not in note_words and anchor not in borrowed))
+        if not any(
+            anchor in row_words
+            or anchor in lesson
+            or (not named and (anchor in note_words or anchor in borrowed))
+            for anchor, named in rules[i]
         ):
             continue
         if _qualifier_conflict(head_words, row_list + note_list):
@@ -741,7 +783,15 @@ def _match_one(
         row_head_total = sum(w(t) for t in row_head) or 1.0
         tightness = sum(w(t) for t in row_head & (head | detail)) / row_head_total
         # a row whose name, with its lesson's name, holds every word: the concept itself
-        scored.append((total + 0.2 * tightness, head <= row_head or head <= row_words | lesson, c))
+        # the words as written count a little over the stems ("CLIP" is not "clipping")
+        exact = len(raw & set(words(concept_name(c.concept)))) / len(raw) if raw else 0.0
+        scored.append(
+            (
+                total + 0.2 * tightness + 0.1 * exact,
+                head <= row_head or head <= row_words | lesson,
+                c,
+            )
+        )
     if not scored:
         return None
     best = max(score for score, _, _ in scored)

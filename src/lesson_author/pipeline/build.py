@@ -43,6 +43,7 @@ from lesson_author.build.schemas import (
 from lesson_author.course.models import Finding, LessonPlan, Misconception, OutlineSection
 from lesson_author.course.tree import write_atomic
 from lesson_author.errors import UserError
+from lesson_author.text.words import word_set
 
 from .concurrency import map_in_order
 from .context import RunContext
@@ -75,7 +76,7 @@ def lesson_title(plan: LessonPlan, run: RunContext) -> str:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
+    return word_set(text, min_length=4)
 
 
 def misconceptions_for(plan: LessonPlan, section: OutlineSection) -> list[Misconception]:
