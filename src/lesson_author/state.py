@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from lesson_author.course.tree import CourseTree, LessonLocation
 
 # rough prompt budget for the candidate rows (tokens ~ chars / 4)
-CANDIDATE_TOKEN_BUDGET = 5600
+CANDIDATE_TOKEN_BUDGET = 6300
 # a model with a small context window (the embedded one) gets at most this many
 # candidate tokens: ~30 rows, all it can use, and a prompt it reads in seconds, not minutes
 SMALL_CONTEXT_CANDIDATE_TOKENS = 2000
@@ -64,6 +64,7 @@ NOTES_CHARS = 70
 CONCEPT_CHARS = 120
 MIN_TOPIC_SCORE = 0.3
 BM25_WEIGHT = 2.0
+LESSON_WEIGHT = 2.0
 CITATION_BONUS_CAP = 4.0
 MIN_CITED_COVERAGE = 0.3
 MAX_MENTAL_MODELS = 8
@@ -149,6 +150,18 @@ def bm25_scores(concepts: Sequence[KnownConcept], query: list[str]) -> list[floa
     return [float(x) for x in retriever.get_scores(query)]
 
 
+def lesson_scores(texts: dict[str, str], query: list[str]) -> dict[str, float]:
+    """BM25 score of each lesson's text for the query words, 1.0 for the best lesson."""
+    if not texts or not query:
+        return {}
+    slugs = list(texts)
+    retriever = bm25s.BM25()
+    retriever.index([tokens(texts[s]) or ["_"] for s in slugs], show_progress=False)
+    scores = [float(x) for x in retriever.get_scores(query)]
+    top = max(scores, default=0.0) or 1.0
+    return {slug: score / top for slug, score in zip(slugs, scores, strict=True)}
+
+
 def candidate_budget(context_window: int | None) -> int:
     """The candidate-row budget for a model whose context window is `context_window` tokens
     (None: an endpoint model, whose window is not the limit)."""
@@ -231,10 +244,13 @@ def select_candidates(
     numbers: dict[str, str] | None = None,
     token_budget: int = CANDIDATE_TOKEN_BUDGET,
     named: Sequence[ComputedPrerequisite] = (),
+    lesson_texts: dict[str, str] | None = None,
 ) -> list[ConceptFact]:
     """The student-state rows worth offering the orient model, most relevant first, ids 1..n.
 
-    `named` are the computed prerequisites: record rows the plans name for this lesson.
+    `named` are the computed prerequisites: record rows the plans name for this lesson;
+    `lesson_texts` each earlier lesson's slug, title and record summary (a lesson BM25
+    ranks for this one lends its rank to its rows).
 
     `lesson_text` is the lesson's title, description and topic allocation;
     `connections` are the series plan's (concept, earlier concept, source) rows.
@@ -329,12 +345,16 @@ def select_candidates(
     #    below MIN_TOPIC_SCORE still fill what is left of the budget, best first
     relevance = bm25_scores(concepts, list(query))
     top = max(relevance, default=0.0) or 1.0
+    by_lesson_rank = lesson_scores(lesson_texts or {}, list(query))
     for i in range(len(concepts)):
         if i in scored:
             continue
         score, shared = index.overlap(i, query)
         total = (
-            score + min(bonus.get(i, 0.0), CITATION_BONUS_CAP) + BM25_WEIGHT * relevance[i] / top
+            score
+            + min(bonus.get(i, 0.0), CITATION_BONUS_CAP)
+            + BM25_WEIGHT * relevance[i] / top
+            + LESSON_WEIGHT * by_lesson_rank.get(concepts[i].lesson, 0.0)
         )
         tier = 4 if total >= MIN_TOPIC_SCORE else 5
         why = (["shares: " + ", ".join(shared[:4])] if shared else []) + reasons.get(i, [])
@@ -1041,15 +1061,19 @@ def concept_key_of(row: ComputedPrerequisite) -> str:
 
 def lesson_summaries(tree: CourseTree, student: StudentState) -> dict[str, set[str]]:
     """slug -> the words of its record summary, for every lesson the student has had."""
-    found: dict[str, set[str]] = {}
+    return {slug: set(tokens(text)) for slug, text in lesson_texts(tree, student).items()}
+
+
+def lesson_texts(tree: CourseTree, student: StudentState) -> dict[str, str]:
+    """slug -> its record summary's text, for every lesson the student has had."""
+    found: dict[str, str] = {}
     for module in {c.module for c in student.concepts}:
         record = tree.module_record(module)
         if record is None:
             continue
         for summary in record.summaries:
             if summary.slug in student.lessons:
-                text = " ".join(p.text for p in summary.parts)
-                found[summary.slug] = set(tokens(text))
+                found[summary.slug] = " ".join(p.text for p in summary.parts)
     return found
 
 
@@ -1136,7 +1160,12 @@ def lesson_state(
     order = tree.lessons_in_order()
     numbers = lesson_numbers(order)
     weights = _weights(student)
-    summaries = lesson_summaries(tree, student)
+    texts = lesson_texts(tree, student)
+    summaries = {slug: set(tokens(text)) for slug, text in texts.items()}
+    titles = {loc.slug: f"{loc.slug} {loc.ref.title}" for loc in order}
+    lesson_texts_ = {
+        slug: f"{titles.get(slug, slug)} {texts.get(slug, '')}" for slug in student.lessons
+    }
     entries = plan_entries(tree.module_plan(loc.module), slug)
     cited = cited_lessons(
         [*plan_phrases(info, module), *entries], tree.module_lessons(loc.module), numbers
@@ -1153,6 +1182,7 @@ def lesson_state(
         numbers=numbers,
         token_budget=token_budget,
         named=[p for p in prerequisites if p.lesson],
+        lesson_texts=lesson_texts_,
     )
     models = mental_models(tree, loc.module, module.previous_lessons)
     return LessonStudentState(
