@@ -54,6 +54,7 @@ class Figures:
     prompt_tokens: int = 0
     prerequisites: int = 0
     computed: int = 0
+    external: int = 0
     found: int = 0
     depth_agrees: int = 0
     seconds: float = 0.0
@@ -80,12 +81,17 @@ def source_scope(source: str, slugs: set[str]) -> tuple[set[str], set[str]] | No
     return lessons, modules
 
 
-def name_matches(reference: str, candidate: str) -> bool:
+def name_score(reference: str, candidate: str) -> float:
+    """The larger share of one name's words the other concept holds."""
     ref_head, ref_full = set(tokens(concept_name(reference))), set(tokens(reference))
     cand_head, cand_full = set(tokens(concept_name(candidate))), set(tokens(candidate))
     forward = len(ref_head & cand_full) / len(ref_head) if ref_head else 0.0
     backward = len(cand_head & ref_full) / len(cand_head) if cand_head else 0.0
-    return max(forward, backward) >= MIN_NAME_COVERAGE
+    return max(forward, backward)
+
+
+def name_matches(reference: str, candidate: str) -> bool:
+    return name_score(reference, candidate) >= MIN_NAME_COVERAGE
 
 
 def reference_depth(raw: str, parsed: Depth | None) -> Depth | None:
@@ -119,8 +125,11 @@ def measure(
     for row in plan.relevant_concepts:
         if row.depth is Depth.NOT_TAUGHT:
             continue
-        figures.relevant += 1
         scope = source_scope(row.source, slugs)
+        if scope is None:  # "Prior programming experience": nothing in the records to find
+            figures.external += 1
+            continue
+        figures.relevant += 1
         if any(
             in_scope(c.lesson, c.module, scope) and name_matches(row.concept, c.concept)
             for c in state.candidates
@@ -133,14 +142,20 @@ def measure(
         figures.prerequisites += 1
         actual = reference_depth(ref.actual_raw, ref.actual)
         scope = source_scope(ref.source, slugs) if actual is not Depth.NOT_TAUGHT else None
-        match: ComputedPrerequisite | None = next(
-            (
-                p
-                for p in state.prerequisites
-                if name_matches(ref.concept, p.concept)
-                and (p.lesson is None or in_scope(p.lesson, p.module, scope))
+        # the computed row that names it best (by name, then the document's source lesson)
+        pool = [
+            p
+            for p in state.prerequisites
+            if name_matches(ref.concept, p.concept)
+            and (p.lesson is None or in_scope(p.lesson, p.module, scope))
+        ]
+        match: ComputedPrerequisite | None = max(
+            pool,
+            key=lambda p: (
+                name_score(ref.concept, p.concept),
+                bool(scope and p.lesson in scope[0]),
             ),
-            None,
+            default=None,
         )
         if match is None:
             figures.missed_prereqs.append(f"{concept_name(ref.concept)[:60]} [{actual}]")
@@ -198,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"(a) candidate recall: mean {statistics.mean(recalls):.1%}, min {min(recalls):.1%}; "
-        f"prompt tokens mean {statistics.mean(prompts):.0f}, max {max(prompts)}"
+        f"prompt tokens mean {statistics.mean(prompts):.0f}, max {max(prompts)} "
+        f"({sum(r.relevant for r in rows)} rows; {sum(r.external for r in rows)} rows whose "
+        "source names no lesson or module of the course left out)"
     )
     print(
         f"(b) prerequisites found {found_share:.1%} "
