@@ -221,9 +221,15 @@ def main(argv: list[str] | None = None) -> int:
         f"(b) prerequisites found {found_share:.1%} "
         f"({found_total}/{sum(r.prerequisites for r in with_prereqs)}), depth agrees on "
         f"{depth_share:.1%} of those found; per-lesson found min "
-        f"{min(r.found_share for r in with_prereqs):.0%}"
+        f"{min(r.found_share for r in with_prereqs):.0%}; computed rows per lesson: mean "
+        f"{statistics.mean(r.computed for r in rows):.1f} (the documents' tables: "
+        f"{statistics.mean(r.prerequisites for r in with_prereqs):.1f})"
     )
-    print(f"time per lesson: mean {statistics.mean(seconds):.3f} s, max {max(seconds):.3f} s")
+    slowest = max(rows, key=lambda r: r.seconds)
+    print(
+        f"time per lesson: mean {statistics.mean(seconds):.3f} s, max {max(seconds):.3f} s "
+        f"({slowest.slug}; the first lesson also loads the templates)"
+    )
     print("\nten worst by candidate recall:")
     for r in sorted(with_relevant, key=lambda r: r.recall)[:10]:
         print(

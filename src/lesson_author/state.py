@@ -909,11 +909,13 @@ _LESSON_NUMBER = re.compile(r"\blessons? (\d+)(?:\s*(?:-|–|and|,)\s*(\d+))?", 
 
 
 def plan_entries(plan: ModulePlan | None, slug: str) -> list[str]:
-    """The module plan's sequence row (core concept, rationale) and load notes for `slug`."""
+    """The module plan's sequence row (core concept, rationale) and load notes for `slug`,
+    and the module's own prerequisites."""
     if plan is None:
         return []
     found = [f"{r.core_concept}. {r.rationale}" for r in plan.sequence if slug in r.lesson]
     found += [r.notes for r in plan.load_trajectory if slug in r.lesson]
+    found.append(plan.prerequisites)  # what the module as a whole builds on
     return [f for f in found if f.strip()]
 
 
@@ -1170,7 +1172,7 @@ def lesson_state(
     cited = cited_lessons(
         [*plan_phrases(info, module), *entries], tree.module_lessons(loc.module), numbers
     )
-    builds_on = [s for s in [*module.previous_lessons[-1:], *cited] if s in student.lessons]
+    builds_on = [s for s in [*module.previous_lessons, *cited] if s in student.lessons]
     prerequisites = computed_prerequisites(
         student, info, module, weights, summaries, entries, list(dict.fromkeys(builds_on))
     )
