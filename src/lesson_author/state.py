@@ -762,10 +762,10 @@ def _match_one(
     rules: dict[int, list[tuple[str, bool]]] = {}
     for anchor in anchors:
         named_anywhere = anchor in _concept_words(student)
-        lenders = {lesson for lesson, words in summaries.items() if anchor in words}
-        found = _word_rows(student).get(anchor, set()) | {
-            i for i, r in enumerate(rows) if not named_anywhere and r[0].lesson in lenders
-        }
+        found = set(_word_rows(student).get(anchor, set()))
+        if not named_anywhere:
+            lenders = {lesson for lesson, words in summaries.items() if anchor in words}
+            found |= {i for i, r in enumerate(rows) if r[0].lesson in lenders} if lenders else set()
         # the anchor as written, when rows name it so, beats its stem ("CLIP", not "clipping")
         as_written = set().union(
             *(_raw_rows(student).get(w, set()) for w in words(name) if stem(w) == anchor)
@@ -865,6 +865,8 @@ def audit(
 # a window of the plan's words names a record row when it holds this share of the row's name
 MIN_ROW_NAME_SHARE = 0.5
 MAX_WINDOW = 3
+# a single word names a row alone only when at most this share of the rows use it
+RARE_SHARE = 0.02
 MAX_COMPUTED = 40
 PER_CLAUSE = 2
 MIN_CLAUSE_BM25 = 3.0
@@ -967,6 +969,9 @@ def computed_prerequisites(
     """
     weights = weights if weights is not None else _weights(student)
     phrases = [*plan_phrases(info, module), *entries]
+    memo: dict[str, Match | None] = {}
+    n = max(1, len(student.concepts))
+    rare = math.log((n + 1) / (n * RARE_SHARE + 0.5))
     found: dict[str, ComputedPrerequisite] = {}
     hits: Counter[str] = Counter()
     for slug in builds_on:
@@ -986,7 +991,12 @@ def computed_prerequisites(
                     window = words[start : start + size]
                     if len(window) < size:
                         continue
-                    match = match_known(" ".join(window), student, weights, summaries)
+                    key = " ".join(window)
+                    if size == 1 and weights.get(key, rare) < rare:
+                        continue  # one common word alone ("model") names no row
+                    if key not in memo:
+                        memo[key] = match_known(key, student, weights, summaries)
+                    match = memo[key]
                     if match is None:
                         continue
                     row = match.concept
