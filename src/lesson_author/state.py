@@ -60,8 +60,8 @@ REPLY_RESERVE_TOKENS = 2400
 FIXED_PROMPT_TOKENS = 1800
 # real tokens per estimated (chars / 4) token of record text, measured with SmolLM2's tokenizer
 TOKENS_PER_ESTIMATE = 1.15
-NOTES_CHARS = 70
-CONCEPT_CHARS = 120
+NOTES_CHARS = 50
+CONCEPT_CHARS = 90
 MIN_TOPIC_SCORE = 0.3
 BM25_WEIGHT = 2.0
 LESSON_WEIGHT = 2.0
