@@ -139,14 +139,30 @@ class _Scored:
     reasons: list[str] = field(default_factory=list)
 
 
-def bm25_scores(concepts: Sequence[KnownConcept], query: list[str]) -> list[float]:
-    """BM25 score of each row (its concept and notes) for the query words."""
-    if not concepts or not query:
-        return [0.0] * len(concepts)
+def row_retriever(concepts: Sequence[KnownConcept]) -> bm25s.BM25:
+    """A BM25 index (bm25s) over each row's concept and notes."""
     retriever = bm25s.BM25()
     retriever.index(
         [tokens(f"{c.concept} {c.notes}") or ["_"] for c in concepts], show_progress=False
     )
+    return retriever
+
+
+def _retriever_for(student: StudentState) -> bm25s.BM25:
+    cached = getattr(student, "_retriever", None)
+    if cached is None:
+        cached = row_retriever(student.concepts)
+        student._retriever = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def bm25_scores(
+    concepts: Sequence[KnownConcept], query: list[str], retriever: bm25s.BM25 | None = None
+) -> list[float]:
+    """BM25 score of each row (its concept and notes) for the query words."""
+    if not concepts or not query:
+        return [0.0] * len(concepts)
+    retriever = retriever or row_retriever(concepts)
     return [float(x) for x in retriever.get_scores(query)]
 
 
@@ -343,7 +359,7 @@ def select_candidates(
 
     # 4. BM25 (bm25s) over each row's concept and notes, plus the rare-word overlap; rows
     #    below MIN_TOPIC_SCORE still fill what is left of the budget, best first
-    relevance = bm25_scores(concepts, list(query))
+    relevance = bm25_scores(concepts, list(query), _retriever_for(student))
     top = max(relevance, default=0.0) or 1.0
     by_lesson_rank = lesson_scores(lesson_texts or {}, list(query))
     for i in range(len(concepts)):
@@ -867,6 +883,8 @@ MIN_ROW_NAME_SHARE = 0.5
 MAX_WINDOW = 3
 # a single word names a row alone only when at most this share of the rows use it
 RARE_SHARE = 0.02
+# a window names a row only when one of its words is used by at most this share of rows
+COMMON_SHARE = 0.05
 MAX_COMPUTED = 40
 PER_CLAUSE = 2
 MIN_CLAUSE_BM25 = 3.0
@@ -972,6 +990,7 @@ def computed_prerequisites(
     memo: dict[str, Match | None] = {}
     n = max(1, len(student.concepts))
     rare = math.log((n + 1) / (n * RARE_SHARE + 0.5))
+    common = math.log((n + 1) / (n * COMMON_SHARE + 0.5))
     found: dict[str, ComputedPrerequisite] = {}
     hits: Counter[str] = Counter()
     for slug in builds_on:
@@ -994,6 +1013,8 @@ def computed_prerequisites(
                     key = " ".join(window)
                     if size == 1 and weights.get(key, rare) < rare:
                         continue  # one common word alone ("model") names no row
+                    if max(weights.get(t, rare) for t in window) < common:
+                        continue  # nor do common words together ("training data")
                     if key not in memo:
                         memo[key] = match_known(key, student, weights, summaries)
                     match = memo[key]
@@ -1013,11 +1034,7 @@ def computed_prerequisites(
                         )
     # each clause's best BM25 rows (concept and notes), when the clause shares their name
     if student.concepts and PER_CLAUSE:
-        retriever = bm25s.BM25()
-        retriever.index(
-            [tokens(f"{c.concept} {c.notes}") or ["_"] for c in student.concepts],
-            show_progress=False,
-        )
+        retriever = _retriever_for(student)
         for phrase in phrases:
             for clause in _clauses(phrase):
                 query = tokens(clause)
