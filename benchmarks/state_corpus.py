@@ -127,6 +127,7 @@ def measure(
         lessons, modules = scope
         return lesson in lessons or module in modules or lesson_module.get(lesson or "") in modules
 
+    rows = state.candidate_rows()  # the record rows offered (the prompt shortens their text)
     for row in plan.relevant_concepts:
         if row.depth is Depth.NOT_TAUGHT:
             continue
@@ -137,7 +138,7 @@ def measure(
         figures.relevant += 1
         if any(
             in_scope(c.lesson, c.module, scope) and name_matches(row.concept, c.concept)
-            for c in state.candidates
+            for c in rows
         ):
             figures.recalled += 1
         else:

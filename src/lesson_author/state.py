@@ -1123,6 +1123,24 @@ class LessonStudentState:
     prerequisites: list[ComputedPrerequisite]
     numbers: dict[str, str] = field(default_factory=dict)
 
+    def candidate_rows(self) -> list[KnownConcept]:
+        """The record rows behind the candidates (their concept text is shortened for the
+        prompt)."""
+        rows = []
+        for fact in self.candidates:
+            prefix = fact.concept.removesuffix("...")
+            row = next(
+                (
+                    c
+                    for c in self.student.concepts
+                    if c.lesson == fact.lesson and " ".join(c.concept.split()).startswith(prefix)
+                ),
+                None,
+            )
+            if row is not None:
+                rows.append(row)
+        return rows
+
     def prerequisite_facts(self) -> list[PrerequisiteFact]:
         return [
             PrerequisiteFact(
