@@ -193,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", default="", help="comma-separated slugs (default: all)")
     parser.add_argument("--verbose", action="store_true", help="print every miss")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=CANDIDATE_TOKEN_BUDGET,
+        help="candidate-row token budget (the embedded model's window gives 2000)",
+    )
     args = parser.parse_args(argv)
     if not CORPUS.is_dir():
         print(f"skipped: {CORPUS} is not there (the corpus lives in ../shared)")
@@ -201,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     slugs = {loc.slug for loc in tree.lessons_in_order()}
     chosen = set(filter(None, args.lessons.split(",")))
     rows = [
-        measure(tree, slug, plan, slugs)
+        measure(tree, slug, plan, slugs, token_budget=args.budget)
         for slug, plan in documents(tree)
         if not chosen or slug in chosen
     ]

@@ -64,6 +64,7 @@ NOTES_CHARS = 50
 CONCEPT_CHARS = 90
 MIN_TOPIC_SCORE = 0.3
 BM25_WEIGHT = 2.0
+NAMED_BONUS = 2.0
 LESSON_WEIGHT = 2.0
 CITATION_BONUS_CAP = 4.0
 MIN_CITED_COVERAGE = 0.3
@@ -301,12 +302,6 @@ def select_candidates(
                 "earlier lesson of this module",
             )
 
-    # 2. rows the plans name for this lesson (the computed prerequisites)
-    keys = {(p.lesson, concept_key(p.concept)) for p in named}
-    for i, c in enumerate(concepts):
-        if i not in scored and (c.lesson, concept_key(c.concept)) in keys:
-            offer(i, 2, index.overlap(i, query)[0], "named by the plans")
-
     modules = {c.module for c in concepts}
     by_lesson: dict[str, list[int]] = {}
     by_module: dict[str, list[int]] = {}
@@ -332,7 +327,15 @@ def select_candidates(
         if reason not in found:
             found.append(reason)
 
-    # 2. series-plan connections that name this lesson's topics
+    # 2. rows the plans name for this lesson (the computed prerequisites) are raised as
+    #    much as a citation: they compete with the rest on score, so a small budget keeps
+    #    the strongest of them
+    keys = {(p.lesson, concept_key(p.concept)) for p in named}
+    for i, c in enumerate(concepts):
+        if (c.lesson, concept_key(c.concept)) in keys:
+            boost(i, NAMED_BONUS, "named by the plans")
+
+    # 2b. series-plan connections that name this lesson's topics
     for concept, earlier, source in connections:
         if len(set(tokens(concept)) & query) < 2:
             continue
