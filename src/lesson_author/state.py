@@ -8,14 +8,13 @@ One module computes what orient and analyze start from, and what
 * **candidates**: the rows offered to the orient model (:func:`select_candidates`),
   ranked and cut to a prompt budget:
 
-  1. every row of the module's earlier lessons;
-  2. rows the series plan's "Connections to Prior Series" points at, for the
-     connection rows that share words with this lesson's topics;
-  3. rows that the earlier lessons' own rows, or this lesson's plan entries, cite
-     (a lesson slug or number such as ``7.2.2``) and that share words with the citation;
-  4. rows that BM25 (bm25s, over concept names, notes and the teaching lesson's
-     summary) ranks for the lesson's title, description and topic allocation,
-     and rows sharing rare words with them;
+  1. every row of the module's earlier lessons, first;
+  2. every other row on one score: BM25 (bm25s) over its concept and notes for the
+     lesson's title, description and topic allocation, the rare words they share,
+     the BM25 rank of its lesson's slug, title and record summary, raised when the
+     plans name it (a computed prerequisite), when the series plan's "Connections
+     to Prior Series" points at it, or when an earlier lesson's row cites it
+     (``7.2.2``); rows below the topic threshold only fill what is left.
 
 * **prompt_tokens**: the orient prompt's size with those candidates (characters / 4);
 * **prerequisites**: computed, not picked (:func:`computed_prerequisites`): every
