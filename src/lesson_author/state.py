@@ -1219,7 +1219,10 @@ def lesson_state(
     cited = cited_lessons(
         [*plan_phrases(info, module), *entries], tree.module_lessons(loc.module), numbers
     )
-    builds_on = [s for s in [*module.previous_lessons, *cited] if s in student.lessons]
+    # the lesson follows the module's earlier lessons; a module's first lesson follows the
+    # lesson before it in course order
+    earlier = module.previous_lessons or student.lessons[-1:]
+    builds_on = [s for s in [*earlier, *cited] if s in student.lessons]
     prerequisites = computed_prerequisites(
         student, info, module, weights, summaries, entries, list(dict.fromkeys(builds_on))
     )
