@@ -39,7 +39,7 @@ from lesson_author.course.tree import CourseTree
 from lesson_author.state import CANDIDATE_TOKEN_BUDGET, ComputedPrerequisite, lesson_state
 from lesson_author.text.words import concept_name, tokens
 
-SHARED = Path(os.environ.get("AUTHOR_SHARED") or ROOT.parent / "shared")
+SHARED = Path(os.environ.get("LESSON_AUTHOR_SHARED") or ROOT.parent / "shared")
 CORPUS = SHARED / "corpus" / "courseai-records"
 RECALL_MEAN, RECALL_MIN, PROMPT_LIMIT = 0.90, 0.70, 8000
 FOUND_TARGET, DEPTH_TARGET, SECONDS_LIMIT = 0.85, 0.90, 1.0

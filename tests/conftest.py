@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# AUTHOR_SHARED: where ../shared is when the checkout is a worktree elsewhere
-SHARED = Path(os.environ.get("AUTHOR_SHARED") or REPO_ROOT.parent / "shared")
+# a worktree away from the main checkout points at the shared directory with this variable
+SHARED = Path(os.environ.get("LESSON_AUTHOR_SHARED") or REPO_ROOT.parent / "shared")
 
 
 def _needs(path: Path, what: str) -> Path:
