@@ -27,8 +27,7 @@ from orient_recall import CORPUS, corpus_before_z_image, reference_plan
 from lesson_author.course.knowledge import student_state
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree
-from lesson_author.pipeline.analyze import _weights, audit_prerequisite, match_known
-from lesson_author.pipeline.orient import lesson_numbers
+from lesson_author.state import _weights, audit_prerequisite, lesson_numbers, match_known
 
 DEFAULT_LESSONS = ("z-image", "sd3-and-flux", "diffusion-transformers", "flow-matching")
 TARGET = 0.9

@@ -680,6 +680,22 @@ def review(
         raise typer.Exit(EXIT_NOT_PASS)
 
 
+@app.command("state")
+def state_command(
+    slug: SlugArgument, records: RecordsOption = None, as_json: JsonOption = False
+) -> None:
+    """The student state before SLUG, from the records alone (no model): known concepts,
+    the orient prompt's candidates and size, and the prerequisites the plans name."""
+    from lesson_author.course.tree import validate_slug
+    from lesson_author.state import lesson_state, print_state
+
+    found = lesson_state(open_tree(records), validate_slug(slug))
+    if as_json:
+        typer.echo(json.dumps(found.as_json(), indent=2, ensure_ascii=False))
+    else:
+        print_state(found, stdout())
+
+
 @app.command()
 def findings(
     slug: SlugArgument,

@@ -11,7 +11,8 @@ from lesson_author.course.knowledge import KnownConcept, StudentState
 from lesson_author.course.models import Depth
 from lesson_author.llm.schema_budget import unbounded_fields
 from lesson_author.pipeline import schemas
-from lesson_author.pipeline.analyze import audit, claims, match_known
+from lesson_author.pipeline.analyze import claims
+from lesson_author.state import audit, match_known
 
 ROW_PATH = Path("series-x/module-x-1/record.md")
 
@@ -159,3 +160,46 @@ def test_with_no_concepts_listed_every_prerequisite_is_named() -> None:
     assert [c[0] for c in claims(reply, [])] == ["Idea 0", "Idea 1", "Idea 2"]
     with pytest.raises(ValidationError):
         schema.model_validate({"target_concept": "x" * 40, "missing": named[:2]})
+
+
+def test_computed_rows_reach_the_list_and_each_row_says_who_named_it(
+    student: StudentState,
+) -> None:
+    from lesson_author.course.models import RelevantConcept
+    from lesson_author.pipeline.analyze import (
+        ADDED,
+        COMPUTED,
+        _listed,
+        dropped_rows,
+        mark_provenance,
+    )
+    from lesson_author.pipeline.state import LessonState, OrientOutcome, PrerequisiteFact
+
+    picked = student.concepts[0]
+    computed = [
+        PrerequisiteFact(concept=c.concept, actual=c.depth, lesson=c.lesson)
+        for c in student.concepts[1:3]
+    ] + [PrerequisiteFact(concept="DMD", actual=Depth.NOT_TAUGHT)]
+    state = LessonState(
+        slug="x",
+        orient=OrientOutcome(
+            relevant_concepts=[RelevantConcept(concept=picked.concept, depth=picked.depth)]
+        ),
+        computed_prerequisites=computed,
+    )
+    listed = _listed(state)
+    # orient's row first, then the computed record rows; a NOT TAUGHT topic is no list row
+    assert [r.concept for r in listed] == [picked.concept] + [c.concept for c in computed[:2]]
+    rows = audit(
+        [
+            (picked.concept, Depth.INTRODUCED, "orient's pick"),
+            (computed[1].concept, Depth.MENTIONED, ""),
+        ],
+        student,
+        {},
+    )
+    mark_provenance(rows, state)
+    assert rows[0].reasoning.endswith(f"({ADDED})")
+    assert rows[1].reasoning.endswith(f"({COMPUTED})")
+    # the computed row the model left out is reported, not silently lost
+    assert dropped_rows(rows, state) == [computed[0].concept]

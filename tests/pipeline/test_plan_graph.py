@@ -57,13 +57,13 @@ def analyze_reply() -> dict[str, Any]:
         "assumed": [
             {
                 "id": 1,
-                "required": "MENTIONED",
-                "reasoning": "Z-Image is positioned against these models.",
+                "required": "INTRODUCED",
+                "reasoning": "Single-stream shares these projections.",
             },
             {
                 "id": 2,
-                "required": "INTRODUCED",
-                "reasoning": "Single-stream shares these projections.",
+                "required": "MENTIONED",
+                "reasoning": "Z-Image is positioned against these models.",
             },
             {
                 "id": 3,

@@ -30,48 +30,18 @@ from pathlib import Path
 
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, lesson_slugs, module_id_key
-
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "by",
-        "for",
-        "from",
-        "in",
-        "into",
-        "is",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "via",
-        "vs",
-        "with",
-        "without",
-    ]
-)
+from lesson_author.text.words import strip_emphasis, word_set
 
 
 def concept_head(name: str) -> str:
     """The concept's name without its parenthetical detail, normalised for matching."""
-    text = re.sub(r"[*_`]", "", name)
+    text = strip_emphasis(name)
     text = text.split(" (", 1)[0] if " (" in text else text
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def _stem(token: str) -> str:
-    return (
-        token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
-    )
-
-
 def _tokens(text: str) -> set[str]:
-    return {_stem(t) for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in STOPWORDS}
+    return word_set(text)
 
 
 @dataclass
@@ -116,7 +86,8 @@ class StudentState:
         query = _tokens(name)
         if not query:
             return None
-        best: tuple[float, float, int] | None = None
+        raw = set(head.split())
+        best: tuple[float, int, float, int] | None = None
         found: KnownConcept | None = None
         for c in self.concepts:
             head_tokens = _tokens(c.key)
@@ -129,7 +100,9 @@ class StudentState:
                 continue
             union = head_tokens | query
             tightness = len(query & head_tokens) / len(union) if union else 0.0
-            score = (coverage, tightness, c.depth.rank)
+            # the words as written break a tie the stems make ("clipping" and "CLIP")
+            exact = len(raw & set(c.key.split()))
+            score = (coverage, exact, tightness, c.depth.rank)
             if best is None or score > best:
                 best, found = score, c
         return found

@@ -1,10 +1,15 @@
 """analyze: target concept, prerequisite audit, gaps, misconceptions, examples.
 
 The model states the target concept and the prerequisites with the depth the
-lesson requires. The audit is computed: each prerequisite is matched against
-the student state (:func:`match_known`), its actual depth and source come from
-that record row (``NOT TAUGHT`` when none matches), and its status is ``OK``
-when actual >= required, else ``GAP``. Each GAP then gets a size and a
+lesson requires. It picks them from a list that holds orient's rows and the
+prerequisites computed from the plans (:func:`lesson_author.state.computed_prerequisites`:
+record rows the plans name for this lesson, and topics no record teaches), so
+the computed rows reach the audit whatever the model picked; a computed row it
+leaves out is reported as dropped. The audit is computed
+(:func:`lesson_author.state.audit`): each prerequisite's actual depth and source
+come from the record row it matches (``NOT TAUGHT`` when none matches), and its
+status is ``OK`` when actual >= required, else ``GAP``. Each row's reasoning says
+whether the plans named it (computed) or the model added it. Each GAP then gets a size and a
 resolution from the model; misconceptions and examples come from their own
 small calls, so no single reply has to be long.
 
@@ -14,9 +19,7 @@ asked again (a new prerequisite list also re-plans the gaps).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lesson_author.course.models import (
@@ -26,141 +29,58 @@ from lesson_author.course.models import (
     Misconception,
     Prerequisite,
 )
+from lesson_author.state import audit, lesson_numbers
+from lesson_author.text.words import name_similarity, tokens
 
 from . import schemas
-from .orient import concept_name, lesson_numbers, source_text, tokens
 from .state import AnalysisOutcome, LessonState
 
 if TYPE_CHECKING:
-    from lesson_author.course.knowledge import KnownConcept, StudentState
-
     from .context import RunContext
 
 GAP_BATCH = 3
-# a record row matches a prerequisite when it covers this share of the prerequisite's name words
-MIN_NAME_COVERAGE = 0.5
-MIN_TOTAL_COVERAGE = 0.5
-# rows within this share of the best match count as the same concept (the deepest wins)
-NEAR_BEST = 0.9
+# a prerequisite is the computed row of that name when their names are this similar
+SAME_NAME = 0.6
+COMPUTED = "computed from the plans"
+ADDED = "added by the model"
 
 TASKS = ("prerequisites", "gaps", "misconceptions", "examples")
 
 
-# ---------------------------------------------------------------- the audit (pure)
+# ---------------------------------------------------------------- computed and added rows
 
 
-@dataclass
-class Match:
-    concept: KnownConcept
-    coverage: float
-
-
-def _weights(student: StudentState) -> dict[str, float]:
-    df: dict[str, int] = {}
-    for c in student.concepts:
-        for t in set(tokens(c.concept)):
-            df[t] = df.get(t, 0) + 1
-    n = max(1, len(student.concepts))
-    return {t: math.log((n + 1) / (k + 0.5)) for t, k in df.items()}
-
-
-def match_known(
-    name: str, student: StudentState, weights: dict[str, float] | None = None
-) -> Match | None:
-    """The student-state row that is the concept `name` names, or None (NOT TAUGHT).
-
-    * Anchor: the rarest of the name's words that the records use at all must
-      appear in the row (its concept or notes); a name none of whose words the
-      records use (``DMD``) matches nothing.
-    * Coverage: the row must hold at least half of the name's words, rare words
-      counting more (words only in the row's notes count half).
-    * Among rows nearly as good as the best, and rows whose own name holds every
-      word of the prerequisite's name, the deepest wins: the student has a
-      concept at the highest depth any lesson took it to.
-    """
-    weights = weights if weights is not None else _weights(student)
-    default = max(weights.values(), default=1.0)
-    head = set(tokens(concept_name(name)))
-    detail = set(tokens(name)) - head
-    if not head:
-        head, detail = detail, set()
-    seen = [t for t in head if t in weights]
-    if not seen:
-        return None
-    anchor = max(seen, key=lambda t: weights[t])
-
-    def w(t: str) -> float:
-        return weights.get(t, default)
-
-    head_total = sum(w(t) for t in head)
-    detail_total = sum(w(t) for t in detail)
-    scored: list[tuple[float, bool, KnownConcept]] = []
-    for c in student.concepts:
-        row_words = set(tokens(c.concept))
-        note_words = set(tokens(c.notes)) - row_words
-        if anchor not in row_words and anchor not in note_words:
-            continue
-        row_head = set(tokens(concept_name(c.concept)))
-        head_cover = (
-            sum(w(t) for t in head & row_words) + 0.5 * sum(w(t) for t in head & note_words)
-        ) / head_total
-        if head_cover < MIN_NAME_COVERAGE:
-            continue
-        detail_cover = (
-            sum(w(t) for t in detail & row_words) / detail_total if detail_total else head_cover
-        )
-        total = 0.75 * head_cover + 0.25 * detail_cover
-        if total < MIN_TOTAL_COVERAGE:
-            continue
-        row_head_total = sum(w(t) for t in row_head) or 1.0
-        tightness = sum(w(t) for t in row_head & (head | detail)) / row_head_total
-        scored.append((total + 0.2 * tightness, head <= row_head, c))
-    if not scored:
-        return None
-    best = max(score for score, _, _ in scored)
-    same = [(score, c) for score, named, c in scored if score >= NEAR_BEST * best or named]
-    score, chosen = max(same, key=lambda sc: (sc[1].depth, sc[0]))
-    return Match(chosen, score)
-
-
-def audit_prerequisite(
-    name: str,
-    required: Depth,
-    reasoning: str,
-    student: StudentState,
-    numbers: dict[str, str],
-    weights: dict[str, float] | None = None,
-) -> Prerequisite:
-    """One row of the prerequisites table: actual depth, source and status from the records."""
-    match = match_known(name, student, weights)
-    actual = match.concept.depth if match else Depth.NOT_TAUGHT
-    status = "OK" if actual >= required else "GAP"
-    return Prerequisite(
-        concept=" ".join(name.split()),
-        required=required,
-        required_raw=str(required),
-        actual=actual,
-        actual_raw=str(actual),
-        source=source_text(match.concept.lesson, numbers) if match else "--",
-        status=status,
-        reasoning=" ".join(reasoning.split()),
-    )
-
-
-def audit(
-    claims: Sequence[tuple[str, Depth, str]], student: StudentState, numbers: dict[str, str]
-) -> list[Prerequisite]:
-    """The prerequisites table for (concept, required depth, reasoning) claims; repeats dropped."""
-    weights = _weights(student)
-    rows: list[Prerequisite] = []
-    seen: set[str] = set()
-    for name, required, reasoning in claims:
-        key = " ".join(tokens(name))
-        if not key or key in seen:
-            continue
-        seen.add(key)
-        rows.append(audit_prerequisite(name, required, reasoning, student, numbers, weights))
+def _listed(state: LessonState) -> list[Any]:
+    """What the model picks prerequisites from: orient's rows, then the computed record rows
+    orient left out (the plans name them for this lesson)."""
+    rows = _relevant(state)
+    names = {" ".join(tokens(r.concept)) for r in rows}
+    for fact in state.computed_prerequisites:
+        if fact.lesson and " ".join(tokens(fact.concept)) not in names:
+            names.add(" ".join(tokens(fact.concept)))
+            rows.append(fact)
     return rows
+
+
+def _is_computed(name: str, state: LessonState) -> bool:
+    return any(name_similarity(name, f.concept) >= SAME_NAME for f in state.computed_prerequisites)
+
+
+def mark_provenance(rows: list[Prerequisite], state: LessonState) -> list[Prerequisite]:
+    """Each row's reasoning ends with whether the plans named it or the model added it."""
+    for row in rows:
+        tag = COMPUTED if _is_computed(row.concept, state) else ADDED
+        row.reasoning = f"{row.reasoning} ({tag})".strip()
+    return rows
+
+
+def dropped_rows(rows: Sequence[Prerequisite], state: LessonState) -> list[str]:
+    """Computed record rows no prerequisite row matches: the model dropped them."""
+    return [
+        f.concept
+        for f in state.computed_prerequisites
+        if f.lesson and not any(name_similarity(r.concept, f.concept) >= SAME_NAME for r in rows)
+    ]
 
 
 def claims(reply: schemas.AnalyzeReply, listed: Sequence[Any]) -> list[tuple[str, Depth, str]]:
@@ -194,7 +114,8 @@ def _context(state: LessonState, task: str, **extra: Any) -> dict[str, Any]:
         "task": task,
         "lesson": state.lesson,
         "module": state.module,
-        "relevant": _relevant(state),
+        "relevant": _listed(state),
+        "not_taught": [f.concept for f in state.computed_prerequisites if not f.lesson],
         "target_concept": "",
         "feedback": _feedback(state, task),
         "gaps": [],
@@ -275,14 +196,16 @@ def analyze_node(state: LessonState, run: RunContext) -> dict[str, Any]:
     numbers = lesson_numbers(run.tree.lessons_in_order())
 
     if "prerequisites" in tasks:
-        listed = _relevant(state)
+        listed = _listed(state)
         reply = run.complete(
             run.messages("analyze.md.j2", **_context(state, "prerequisites")),
             schemas.analyze_schema(len(listed)),
             phase=schemas.ANALYZE,
         )
         outcome.target_concept = " ".join(reply.target_concept.split())
-        outcome.prerequisites = audit(claims(reply, listed), run.student_state, numbers)
+        rows = audit(claims(reply, listed), run.student_state, numbers)
+        outcome.prerequisites = mark_provenance(rows, state)
+        outcome.dropped = dropped_rows(rows, state)
 
     if "gaps" in tasks:
         gaps = [p for p in outcome.prerequisites if p.status == "GAP"]

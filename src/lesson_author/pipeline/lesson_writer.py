@@ -34,6 +34,7 @@ from lesson_author.build.schemas import (
     to_section,
 )
 from lesson_author.course.models import Finding, LessonPlan, Misconception, OutlineSection
+from lesson_author.text.words import word_set
 
 from .concurrency import map_in_order
 from .context import RunContext
@@ -45,7 +46,7 @@ BUILD_NOTEBOOK = "build_notebook"
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
+    return word_set(text, min_length=4)
 
 
 def misconceptions_for(plan: LessonPlan, section: OutlineSection) -> list[Misconception]:

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lesson_author.course.models import Checklist, ChecklistItem, Depth, LessonPlan
+from lesson_author.text.words import concept_name, overlap
+from lesson_author.text.words import word_set as _words
 
-from .orient import concept_name, tokens
 from .plan_document import assemble_plan
 from .state import LessonState, PlanCheck
 
@@ -35,15 +36,11 @@ SAME_ITEM = 0.8
 LEVELS = ("Guided", "Supported", "Independent")
 
 
-def _words(text: str) -> set[str]:
-    return set(tokens(text))
-
-
 def _same(a: str, b: str) -> bool:
     wa, wb = _words(a), _words(b)
     if not wa or not wb:
         return a.strip().lower() == b.strip().lower()
-    return len(wa & wb) / min(len(wa), len(wb)) >= SAME_ITEM
+    return overlap(wa, wb) >= SAME_ITEM
 
 
 def distinct(items: Sequence[str]) -> list[str]:

@@ -45,6 +45,7 @@ from lesson_author.llm.config import LLMConfig, load_config
 from lesson_author.llm.errors import LLMError
 from lesson_author.llm.usage import UsageLog
 from lesson_author.review.documents import next_iteration
+from lesson_author.state import candidate_budget
 from lesson_author.workspace import checkpoint_path, run_summary_path
 
 from .concurrency import default_concurrency
@@ -53,7 +54,6 @@ from .graph import build_graph
 from .lesson_files import current_plan, write_lesson_files
 from .lesson_writer import build_lesson
 from .load import check_readable
-from .orient import candidate_budget
 from .progress import ProgressEvent
 from .review import review_lesson, write_review
 from .state import LessonState, NodeUsage, PlanCheck

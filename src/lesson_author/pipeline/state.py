@@ -89,6 +89,21 @@ class ConceptFact(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+class PrerequisiteFact(BaseModel):
+    """A prerequisite computed from the plans (lesson_author.state): a record row the plans
+    name for this lesson, or a topic no record teaches (depth NOT TAUGHT, no lesson)."""
+
+    concept: str
+    actual: Depth
+    lesson: str | None = None
+    source: str = Field(default="--", description="'sd3-and-flux (7.4.3)' or '--'")
+    named_by: str = Field(default="", description="the plan words that named it")
+
+    @property
+    def depth(self) -> Depth:
+        return self.actual
+
+
 class OrientOutcome(BaseModel):
     """Phase 1 of the planning document."""
 
@@ -103,6 +118,9 @@ class AnalysisOutcome(BaseModel):
 
     target_concept: str = ""
     prerequisites: list[Prerequisite] = Field(default_factory=list)
+    dropped: list[str] = Field(
+        default_factory=list, description="computed prerequisites the model left out"
+    )
     gaps: list[GapResolution] = Field(default_factory=list)
     misconceptions: list[Misconception] = Field(default_factory=list)
     examples: list[ExamplePlanned] = Field(default_factory=list)
@@ -165,6 +183,9 @@ class LessonState(BaseModel):
     module: ModuleContext | None = None
     candidates: list[ConceptFact] = Field(
         default_factory=list, description="the student-state rows relevant to this run"
+    )
+    computed_prerequisites: list[PrerequisiteFact] = Field(
+        default_factory=list, description="prerequisites the plans name, matched to the records"
     )
     # orient / analyze / design
     orient: OrientOutcome | None = None

@@ -1,0 +1,280 @@
+"""The student state on every lesson of the corpus: candidate recall and computed prerequisites.
+
+For every lesson document in ../shared/corpus/courseai-records that has a
+"Relevant Concepts" or a "Prerequisites" table, the state before that lesson
+is rebuilt from the records (lesson_author.state.lesson_state: the lesson's
+own rows and summary and every later lesson's are not part of it) and compared
+with the document the course's author wrote:
+
+(a) candidate recall: the share of the document's "Relevant Concepts" rows
+    (NOT TAUGHT rows left out: no record row to find) that a candidate row
+    matches, by source lesson (or module) and name; with the orient prompt's
+    size in tokens (characters / 4);
+(b) computed prerequisites: the share of the document's "Prerequisites" rows
+    that a computed row matches by name (and source lesson when it has one),
+    and of those, the share whose actual depth agrees (MISSING = NOT TAUGHT).
+
+Prints mean, minimum and the ten worst lessons of each, and the time per
+lesson of the state computation. Exit 1 when a target is missed.
+
+    .venv/bin/python benchmarks/state_corpus.py [--lessons a,b] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from lesson_author.course.models import Depth, LessonPlan
+from lesson_author.course.tree import CourseTree
+from lesson_author.state import CANDIDATE_TOKEN_BUDGET, ComputedPrerequisite, lesson_state
+from lesson_author.text.words import concept_name, tokens
+
+SHARED = Path(os.environ.get("LESSON_AUTHOR_SHARED") or ROOT.parent / "shared")
+CORPUS = SHARED / "corpus" / "courseai-records"
+RECALL_MEAN, RECALL_MIN, PROMPT_LIMIT = 0.90, 0.70, 8000
+FOUND_TARGET, DEPTH_TARGET, SECONDS_LIMIT = 0.85, 0.90, 1.0
+MIN_NAME_COVERAGE = 0.5
+
+
+@dataclass
+class Figures:
+    slug: str
+    relevant: int = 0
+    recalled: int = 0
+    prompt_tokens: int = 0
+    prerequisites: int = 0
+    computed: int = 0
+    external: int = 0
+    found: int = 0
+    depth_agrees: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    missed: list[str] = field(default_factory=list)
+    missed_prereqs: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.recalled / self.relevant if self.relevant else 1.0
+
+    @property
+    def found_share(self) -> float:
+        return self.found / self.prerequisites if self.prerequisites else 1.0
+
+
+def source_scope(source: str, slugs: set[str]) -> tuple[set[str], set[str]] | None:
+    """(lesson slugs, module ids) a reference row's Source cell names; None when none we know."""
+    lessons = {w for w in re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)+|[a-z]{3,}", source) if w in slugs}
+    modules: set[str] = set()
+    if not lessons:  # "Series 5.1 (Advanced Alignment)", "4.2.3": the module
+        modules = set(re.findall(r"\b(\d+\.\d+)(?:\.\d+)?\b", source))
+    if not lessons and not modules:
+        return None
+    return lessons, modules
+
+
+def name_score(reference: str, candidate: str) -> float:
+    """The larger share of one name's words the other concept holds."""
+    ref_head, ref_full = set(tokens(concept_name(reference))), set(tokens(reference))
+    cand_head, cand_full = set(tokens(concept_name(candidate))), set(tokens(candidate))
+    forward = len(ref_head & cand_full) / len(ref_head) if ref_head else 0.0
+    backward = len(cand_head & ref_full) / len(cand_head) if cand_head else 0.0
+    return max(forward, backward)
+
+
+def name_matches(reference: str, candidate: str) -> bool:
+    return name_score(reference, candidate) >= MIN_NAME_COVERAGE
+
+
+def reference_depth(raw: str, parsed: Depth | None) -> Depth | None:
+    if parsed is not None:
+        return parsed
+    if re.search(r"MISSING|NOT TAUGHT|NONE|^\W*$", raw.upper()):
+        return Depth.NOT_TAUGHT
+    return None
+
+
+def measure(
+    tree: CourseTree,
+    slug: str,
+    plan: LessonPlan,
+    slugs: set[str],
+    token_budget: int = CANDIDATE_TOKEN_BUDGET,
+) -> Figures:
+    started, cpu = time.perf_counter(), time.process_time()
+    state = lesson_state(tree, slug, token_budget=token_budget)
+    figures = Figures(
+        slug=slug,
+        seconds=time.perf_counter() - started,
+        cpu_seconds=time.process_time() - cpu,
+    )
+    figures.prompt_tokens = state.prompt_tokens
+    figures.computed = len(state.prerequisites)
+    lesson_module = {loc.slug: loc.module for loc in tree.lessons_in_order()}
+
+    def in_scope(lesson: str | None, module: str, scope: tuple[set[str], set[str]] | None) -> bool:
+        if scope is None:
+            return True
+        lessons, modules = scope
+        return lesson in lessons or module in modules or lesson_module.get(lesson or "") in modules
+
+    rows = state.candidate_rows()  # the record rows offered (the prompt shortens their text)
+    for row in plan.relevant_concepts:
+        if row.depth is Depth.NOT_TAUGHT:
+            continue
+        scope = source_scope(row.source, slugs)
+        if scope is None:  # "Prior programming experience": nothing in the records to find
+            figures.external += 1
+            continue
+        figures.relevant += 1
+        if any(
+            in_scope(c.lesson, c.module, scope) and name_matches(row.concept, c.concept)
+            for c in rows
+        ):
+            figures.recalled += 1
+        else:
+            figures.missed.append(f"{concept_name(row.concept)[:60]} [{row.source[:30]}]")
+
+    for ref in plan.prerequisites:
+        figures.prerequisites += 1
+        actual = reference_depth(ref.actual_raw, ref.actual)
+        scope = source_scope(ref.source, slugs) if actual is not Depth.NOT_TAUGHT else None
+        # the computed row that names it best (by name, then the document's source lesson)
+        pool = [
+            p
+            for p in state.prerequisites
+            if name_matches(ref.concept, p.concept)
+            and (p.lesson is None or in_scope(p.lesson, p.module, scope))
+        ]
+        match: ComputedPrerequisite | None = max(
+            pool,
+            key=lambda p: (
+                name_score(ref.concept, p.concept),
+                bool(scope and p.lesson in scope[0]),
+            ),
+            default=None,
+        )
+        if match is None:
+            figures.missed_prereqs.append(f"{concept_name(ref.concept)[:60]} [{actual}]")
+            continue
+        figures.found += 1
+        if actual is None or match.actual == actual:
+            figures.depth_agrees += 1
+        else:
+            figures.missed_prereqs.append(
+                f"{concept_name(ref.concept)[:50]}: {actual} vs {match.actual} ({match.concept[:40]})"
+            )
+    return figures
+
+
+def documents(tree: CourseTree) -> list[tuple[str, LessonPlan]]:
+    """Every lesson document in the course order that has either table."""
+    found = []
+    for loc in tree.lessons_in_order():
+        path = tree.lesson_plan_path(loc.slug)
+        if path is None or not path.is_file():
+            continue
+        plan = tree.lesson_plan_at(path)
+        if plan.relevant_concepts or plan.prerequisites:
+            found.append((loc.slug, plan))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lessons", default="", help="comma-separated slugs (default: all)")
+    parser.add_argument("--verbose", action="store_true", help="print every miss")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=CANDIDATE_TOKEN_BUDGET,
+        help="candidate-row token budget (the embedded model's window gives 2000)",
+    )
+    args = parser.parse_args(argv)
+    if not CORPUS.is_dir():
+        print(f"skipped: {CORPUS} is not there (the corpus lives in ../shared)")
+        return 0
+    tree = CourseTree.open(CORPUS)
+    slugs = {loc.slug for loc in tree.lessons_in_order()}
+    chosen = set(filter(None, args.lessons.split(",")))
+    rows = [
+        measure(tree, slug, plan, slugs, token_budget=args.budget)
+        for slug, plan in documents(tree)
+        if not chosen or slug in chosen
+    ]
+    with_relevant = [r for r in rows if r.relevant]
+    with_prereqs = [r for r in rows if r.prerequisites]
+    recalls = [r.recall for r in with_relevant]
+    prompts = [r.prompt_tokens for r in with_relevant]
+    found_total = sum(r.found for r in with_prereqs)
+    found_share = found_total / max(1, sum(r.prerequisites for r in with_prereqs))
+    depth_share = sum(r.depth_agrees for r in with_prereqs) / max(1, found_total)
+    seconds = [r.seconds for r in rows]
+    print(
+        f"{len(rows)} lesson documents with the tables ({len(with_relevant)} with Relevant "
+        f"Concepts, {len(with_prereqs)} with Prerequisites)"
+    )
+    print(
+        f"(a) candidate recall: mean {statistics.mean(recalls):.1%}, min {min(recalls):.1%}; "
+        f"prompt tokens mean {statistics.mean(prompts):.0f}, max {max(prompts)} "
+        f"({sum(r.relevant for r in rows)} rows; {sum(r.external for r in rows)} rows whose "
+        "source names no lesson or module of the course left out)"
+    )
+    print(
+        f"(b) prerequisites found {found_share:.1%} "
+        f"({found_total}/{sum(r.prerequisites for r in with_prereqs)}), depth agrees on "
+        f"{depth_share:.1%} of those found; per-lesson found min "
+        f"{min(r.found_share for r in with_prereqs):.0%}; computed rows per lesson: mean "
+        f"{statistics.mean(r.computed for r in rows):.1f} (the documents' tables: "
+        f"{statistics.mean(r.prerequisites for r in with_prereqs):.1f})"
+    )
+    slowest = max(rows, key=lambda r: r.seconds)
+    print(
+        f"time per lesson: mean {statistics.mean(seconds):.3f} s, max {max(seconds):.3f} s "
+        f"({slowest.slug}; the first lesson also loads the templates); CPU time mean "
+        f"{statistics.mean(r.cpu_seconds for r in rows):.3f} s, max "
+        f"{max(r.cpu_seconds for r in rows):.3f} s (wall time rises with the machine's load)"
+    )
+    print("\nten worst by candidate recall:")
+    for r in sorted(with_relevant, key=lambda r: r.recall)[:10]:
+        print(
+            f"  {r.slug:<36} {r.recall:6.0%} {r.recalled:>3}/{r.relevant:<3} "
+            f"{r.prompt_tokens:>6} tokens"
+        )
+        for miss in r.missed if args.verbose else r.missed[:3]:
+            print(f"      missed: {miss}")
+    print("\nten worst by prerequisites found:")
+    for r in sorted(with_prereqs, key=lambda r: r.found_share)[:10]:
+        print(
+            f"  {r.slug:<36} {r.found_share:6.0%} {r.found:>3}/{r.prerequisites:<3} "
+            f"depth agrees {r.depth_agrees}/{r.found}"
+        )
+        for miss in r.missed_prereqs if args.verbose else r.missed_prereqs[:3]:
+            print(f"      {miss}")
+    met = (
+        statistics.mean(recalls) >= RECALL_MEAN
+        and min(recalls) >= RECALL_MIN
+        and max(prompts) < PROMPT_LIMIT
+        and found_share >= FOUND_TARGET
+        and depth_share >= DEPTH_TARGET
+        and max(r.cpu_seconds for r in rows) < SECONDS_LIMIT
+    )
+    print(
+        "\ntargets " + ("met" if met else "NOT met") + f": recall mean >= {RECALL_MEAN:.0%}, "
+        f"min >= {RECALL_MIN:.0%}, prompt < {PROMPT_LIMIT}; found >= {FOUND_TARGET:.0%}, "
+        f"depth >= {DEPTH_TARGET:.0%}; < {SECONDS_LIMIT} s per lesson"
+    )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The student state before a lesson (lesson_author.state) and `author state`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lesson_author.cli import app
+from lesson_author.course.knowledge import KnownConcept, StudentState
+from lesson_author.course.models import Depth
+from lesson_author.course.tree import CourseTree, lesson_slugs
+from lesson_author.state import lesson_state, match_known
+
+EXAMPLE_COURSE = Path(__file__).resolve().parents[1] / "lessons"
+SLUG = "z-image"
+
+
+def test_author_state_json_has_the_documented_shape() -> None:
+    result = CliRunner().invoke(app, ["state", SLUG, "--records", str(EXAMPLE_COURSE), "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert set(found) == {"slug", "known", "candidates", "prompt_tokens", "prerequisites"}
+    assert found["slug"] == SLUG
+    for key in ("known", "candidates"):
+        assert found[key], key
+        assert all(set(row) == {"concept", "depth", "lesson"} for row in found[key])
+    assert all(set(row) == {"concept", "actual", "lesson"} for row in found["prerequisites"])
+    # the candidates are known rows, with the records' depth and lesson
+    known = {(r["concept"][:60], r["depth"], r["lesson"]) for r in found["known"]}
+    assert all((c["concept"][:60], c["depth"], c["lesson"]) in known for c in found["candidates"])
+    assert 0 < found["prompt_tokens"] < 8000
+
+
+def test_author_state_prints_tables_and_rejects_an_unknown_slug() -> None:
+    runner = CliRunner()
+    shown = runner.invoke(app, ["state", SLUG, "--records", str(EXAMPLE_COURSE)])
+    assert shown.exit_code == 0, shown.output
+    assert "prerequisites computed from the plans" in shown.output
+    missing = runner.invoke(app, ["state", "no-such-lesson", "--records", str(EXAMPLE_COURSE)])
+    assert missing.exit_code != 0
+    assert "no-such-lesson" in missing.output
+
+
+def test_a_topic_the_records_do_not_teach_is_a_computed_not_taught_row() -> None:
+    """The module plan names DMD for z-image; no record row teaches it."""
+    state = lesson_state(CourseTree.open(EXAMPLE_COURSE), SLUG)
+    rows = {p.concept: p for p in state.prerequisites}
+    assert rows["DMD"].actual is Depth.NOT_TAUGHT and rows["DMD"].lesson is None
+    taught = [p for p in state.prerequisites if p.lesson]
+    assert taught, "the plans also name concepts the records teach"
+    known = {(c.lesson, c.depth) for c in state.student.concepts}
+    assert all((p.lesson, p.actual) in known for p in taught)
+
+
+# ---------------------------------------------------------------- name matching on the corpus
+
+
+@pytest.fixture(scope="module")
+def whole_corpus(request: pytest.FixtureRequest) -> StudentState:
+    """Every record row of the corpus, as if the student had taken every lesson."""
+    corpus = request.getfixturevalue("corpus_dir")
+    tree = CourseTree.open(corpus)
+    rows = []
+    for module in tree.planned_modules():
+        record = tree.module_record(module)
+        if record is None:
+            continue
+        for row in record.concepts:
+            slugs = lesson_slugs(row.lesson)
+            if row.depth is not None and slugs:
+                rows.append(
+                    KnownConcept(
+                        row.concept, row.depth, slugs[-1], module, row.notes, Path("r.md"), row.line
+                    )
+                )
+    return StudentState(
+        before="", concepts=rows, lessons=[loc.slug for loc in tree.lessons_in_order()]
+    )
+
+
+@pytest.mark.corpus
+def test_sigmoid_is_not_softmax(whole_corpus: StudentState) -> None:
+    # series-1/module-1-2/record.md:27 "Sigmoid formula and shape"; the Softmax row
+    # (series-2/module-2-2/record.md:20) only mentions sigmoid in its notes
+    match = match_known("Sigmoid function", whole_corpus)
+    assert match is not None
+    assert match.concept.concept == "Sigmoid formula and shape"
+    assert match.concept.depth is Depth.DEVELOPED
+
+
+@pytest.mark.corpus
+def test_image_generation_is_not_the_text_generation_row(whole_corpus: StudentState) -> None:
+    # series-4/module-4-1/record.md:11 "Autoregressive generation": a text generator
+    # no row of the course teaches autoregressive image generation: NOT TAUGHT, not a false OK
+    assert match_known("Autoregressive image generation", whole_corpus) is None
+    plain = match_known("Autoregressive generation", whole_corpus)
+    assert plain is not None and plain.concept.concept.startswith("Autoregressive generation")
+
+
+@pytest.mark.corpus
+def test_decoder_only_finds_the_gpt_architecture_of_the_decoder_only_lesson(
+    whole_corpus: StudentState,
+) -> None:
+    # series-4/module-4-2/record.md:46 "Full GPT architecture end-to-end", taught by the
+    # lesson decoder-only-transformers at DEVELOPED
+    match = match_known("Decoder-only transformer architecture", whole_corpus)
+    assert match is not None
+    assert "GPT architecture" in match.concept.concept
+    assert match.concept.depth >= Depth.DEVELOPED
+
+
+@pytest.mark.corpus
+def test_a_name_written_as_alternatives_matches_either(whole_corpus: StudentState) -> None:
+    # series-7/module-7-4/record.md:36 "S3-DiT single-stream architecture" (INTRODUCED)
+    match = match_known("Z-Image / S3-DiT", whole_corpus)
+    assert match is not None
+    assert match.concept.concept.startswith("S3-DiT single-stream architecture")

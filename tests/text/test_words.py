@@ -1,0 +1,39 @@
+"""The one text toolkit: tokens, stems, stopwords, emphasis, name similarity."""
+
+from __future__ import annotations
+
+from lesson_author.text.words import (
+    STOPWORDS,
+    concept_key,
+    concept_name,
+    name_similarity,
+    strip_emphasis,
+    tokens,
+)
+
+
+def test_tokens_stem_drop_stopwords_and_keep_hyphenated_names() -> None:
+    found = tokens("The decoder-only Transformers are generating images with S3-DiT")
+    assert "the" not in found and "with" not in found
+    assert {"decoder-only", "decod", "transform", "generat", "imag", "s3-dit", "dit"} <= set(found)
+    # a prefix half says nothing alone
+    assert "pre" not in tokens("pre-processing")
+
+
+def test_the_stopwords_come_from_bm25s_plus_the_course_format() -> None:
+    assert {"the", "of", "which", "lesson", "taught", "developed"} <= STOPWORDS
+
+
+def test_emphasis_and_parenthetical_detail_are_not_part_of_a_name() -> None:
+    assert strip_emphasis("**MMDiT** _joint_ `attention`") == "MMDiT joint attention"
+    assert (
+        concept_name("**MMDiT** joint attention (concat text + image)") == "MMDiT joint attention"
+    )
+    assert concept_key("MMDiT joint-attention (x)") == "mmdit joint attention"
+
+
+def test_names_that_disagree_on_a_qualifier_are_less_alike() -> None:
+    same = name_similarity("Image generation", "image generation (pixels)")
+    other = name_similarity("Image generation", "Text generation")
+    assert same == 1.0
+    assert other < 0.5
