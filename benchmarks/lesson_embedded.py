@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "build"))
+sys.path.insert(0, str(ROOT / "tests" / "lesson"))
 
 from lesson_samples import SEED_004, make_course
 

@@ -33,12 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "benchmarks" / "fixtures" / "z-image"
 
-from lesson_author.build.mdx import read_mdx
-from lesson_author.build.notebook import NotebookInvalid, read_notebook
 from lesson_author.checks.inputs import BuildFiles, CheckOptions
 from lesson_author.checks.review_checks import review_checks
 from lesson_author.course.models import Finding, LessonPlan
 from lesson_author.course.parse import parse_lesson_plan
+from lesson_author.lesson.mdx import read_mdx
+from lesson_author.lesson.notebook import NotebookInvalid, read_notebook
 
 
 @dataclass(frozen=True)

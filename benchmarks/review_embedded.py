@@ -22,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "build"))
+sys.path.insert(0, str(ROOT / "tests" / "lesson"))
 
 from lesson_samples import PASS_REVIEW, SEED_004, make_course, scripted_author
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "build"))
+sys.path.insert(0, str(ROOT / "tests" / "lesson"))
 
 from lesson_samples import PASS_REVIEW, SEED_004, make_course, reviewer_says, scripted_author
 

@@ -6,7 +6,7 @@ import inspect
 
 from pydantic import BaseModel
 
-from lesson_author.build import schemas as build_schemas
+from lesson_author.lesson import schemas as build_schemas
 from lesson_author.llm import schema_token_budget
 from lesson_author.llm.compact_schema import compact_schema
 from lesson_author.pipeline import schemas as plan_schemas

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from llm_fake_server import SECRET_KEY, FakeOpenAIServer, ok
 from llm_test_models import MESSAGES, VALID_REVIEW, Review
 
-from lesson_author.build.schemas import BlockDraft, ExerciseDraft, SectionDraft
+from lesson_author.lesson.schemas import BlockDraft, ExerciseDraft, SectionDraft
 from lesson_author.llm import LLMConfig, ScriptedProvider, UsageLog
 from lesson_author.llm.base import NO_ANSWER_CODE, degenerate_fields, replace_degenerate
 from lesson_author.llm.openai_provider import OpenAIProvider

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "build"))
+sys.path.insert(0, str(HERE.parent / "lesson"))
 sys.path.insert(0, str(HERE))
 
 import test_plan_graph as plan_replies

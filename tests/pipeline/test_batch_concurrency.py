@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lesson"))
 
 from lesson_samples import PASS_REVIEW, make_course, requires_shared, scripted_author
 from typer.testing import CliRunner
 
-from lesson_author.build.lesson_doc import FRAME_ROLES, section_role
+from lesson_author.lesson.lesson_doc import FRAME_ROLES, section_role
 from lesson_author.llm.config import LLMConfig
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline.build import build_node

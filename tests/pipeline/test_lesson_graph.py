@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lesson"))
 
 from lesson_samples import (
     PASS_REVIEW,
@@ -17,11 +17,11 @@ from lesson_samples import (
     scripted_author,
 )
 
-from lesson_author.build.schemas import ReviewerOutput
 from lesson_author.course.models import Severity, Verdict
 from lesson_author.course.parse import parse_lesson_plan, parse_module_record
 from lesson_author.course.records import stale_diff
 from lesson_author.course.tree import CourseTree
+from lesson_author.lesson.schemas import ReviewerOutput
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline.runner import (
     RunStopped,
@@ -283,7 +283,7 @@ def test_a_gate_after_build_pauses_and_the_edited_lesson_is_reviewed(tmp_path: P
 
 
 def test_revising_a_hand_edited_lesson_keeps_its_sections_once(tmp_path: Path) -> None:
-    from lesson_author.build.mdx import read_mdx
+    from lesson_author.lesson.mdx import read_mdx
     from lesson_author.pipeline.lesson_files import current_plan, lesson_on_disk
     from lesson_author.pipeline.revise import revise_lesson
 
@@ -319,9 +319,9 @@ def test_a_revision_that_forgets_a_missing_modality_gets_it_from_the_plan(tmp_pa
     yields a lesson that carries it: the block comes from the plan's own description."""
     from lesson_samples import author_reply
 
-    from lesson_author.build.lesson_doc import ComparisonRow, GradientCard
-    from lesson_author.build.schemas import SectionDraft
     from lesson_author.checks.review_checks import BuildFiles, check_modalities
+    from lesson_author.lesson.lesson_doc import ComparisonRow, GradientCard
+    from lesson_author.lesson.schemas import SectionDraft
     from lesson_author.pipeline.lesson_files import current_plan, lesson_on_disk
     from lesson_author.pipeline.revise import revise_lesson
 
@@ -371,9 +371,9 @@ def test_a_missing_modality_no_section_talks_about_goes_to_the_first_content_sec
     """SmolLM2 plans modalities like '**Symbolic** | Symbolic_1': no outline section shares a
     word with that, yet the finding must reach a section (it was left unplaced, and the same
     finding came back in every iteration)."""
-    from lesson_author.build.lesson_doc import CodeBlock
     from lesson_author.checks.review_checks import BuildFiles, check_modalities
     from lesson_author.course.models import Modality
+    from lesson_author.lesson.lesson_doc import CodeBlock
     from lesson_author.pipeline.lesson_files import current_plan, lesson_on_disk
     from lesson_author.pipeline.revise import revise_lesson, revision_targets
 

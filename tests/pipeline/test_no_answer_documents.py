@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lesson"))
 
 from example_course import copy_example_course
 from lesson_samples import PASS_REVIEW, make_course, requires_shared, scripted_author
 from test_plan_graph import SLUG, TODAY, full_script, misconception_reply
 
-from lesson_author.build.schemas import SectionDraft
+from lesson_author.lesson.schemas import SectionDraft
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline import schemas
 from lesson_author.pipeline.runner import run_lesson, run_plan

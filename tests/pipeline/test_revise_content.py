@@ -7,12 +7,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lesson"))
 
 from lesson_samples import PASS_REVIEW, make_course, requires_shared, scripted_author
 
-from lesson_author.build.schemas import ExerciseDraft, SetupDraft
 from lesson_author.course.models import Finding, Severity
+from lesson_author.lesson.schemas import ExerciseDraft, SetupDraft
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline.lesson_files import current_plan, lesson_on_disk, lesson_paths
 from lesson_author.pipeline.revise import (

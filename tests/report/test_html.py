@@ -313,7 +313,11 @@ def test_review_from_json_reads_findings_and_verification():
     data = review_json(
         2,
         [finding("POLISH", "Dash style")],
-        [Verification(earlier, fixed=True, how="re-checked", note="The check no longer raises it.")],
+        [
+            Verification(
+                earlier, fixed=True, how="re-checked", note="The check no longer raises it."
+            )
+        ],
     )
     got, checks = review_from_json(data)
     assert got is not None and got.iteration == 2 and got.findings[0].title == "Dash style"

@@ -128,8 +128,8 @@ def test_built_lesson_text_reads_as_prose(lesson_mdx: str):
 
 
 def test_round_trips_what_the_build_renderer_writes():
-    mdx = pytest.importorskip("lesson_author.build.mdx")
-    doc = pytest.importorskip("lesson_author.build.lesson_doc")
+    mdx = pytest.importorskip("lesson_author.lesson.mdx")
+    doc = pytest.importorskip("lesson_author.lesson.lesson_doc")
     lesson = doc.BuiltLesson(
         slug="demo",
         title="Demo <Lesson>",
@@ -256,7 +256,7 @@ def test_relative_and_anchor_links_are_kept():
 
 
 def test_a_card_is_labelled_a_check_exactly_when_the_lesson_reads_it_as_one():
-    mdx = pytest.importorskip("lesson_author.build.mdx")
+    mdx = pytest.importorskip("lesson_author.lesson.mdx")
     source = (
         '<GradientCard title="Q" color="cyan">\n\nWhy?\n\n'
         "<details>\n<summary>Answer</summary>\n\nBecause.\n\n</details>\n\n</GradientCard>\n\n"

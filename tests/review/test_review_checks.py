@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from lesson_samples import requires_shared, seed_plan_text
 
-from lesson_author.build.lesson_doc import (
+from lesson_author.checks.review_checks import (
+    BuildFiles,
+    is_deterministic,
+    planned_check_count,
+)
+from lesson_author.checks.review_checks import review_checks as all_checks
+from lesson_author.course.models import Depth, LessonPlan, Severity
+from lesson_author.course.parse import parse_lesson_plan
+from lesson_author.lesson.lesson_doc import (
     FRAME_ROLES,
     Aside,
     BuiltExercise,
@@ -18,14 +26,6 @@ from lesson_author.build.lesson_doc import (
     PracticeNotebook,
     section_role,
 )
-from lesson_author.checks.review_checks import (
-    BuildFiles,
-    is_deterministic,
-    planned_check_count,
-)
-from lesson_author.checks.review_checks import review_checks as all_checks
-from lesson_author.course.models import Depth, LessonPlan, Severity
-from lesson_author.course.parse import parse_lesson_plan
 
 pytestmark = requires_shared
 

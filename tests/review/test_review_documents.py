@@ -7,9 +7,9 @@ from pathlib import Path
 
 from lesson_samples import requires_shared, seed_plan_text
 
-from lesson_author.build.schemas import FixJudgment
 from lesson_author.course.models import Finding, Review, Severity
 from lesson_author.course.parse import parse_lesson_plan
+from lesson_author.lesson.schemas import FixJudgment
 from lesson_author.review.documents import (
     append_review_to_plan,
     finding_rows,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lesson_author.build.schemas import FixJudgment, ReviewerFinding
 from lesson_author.checks.review_checks import NOTEBOOK_MISSING
 from lesson_author.course.models import Finding, Review, Severity, Verdict
+from lesson_author.lesson.schemas import FixJudgment, ReviewerFinding
 from lesson_author.review.findings import (
     from_reviewer,
     make_review,
@@ -48,8 +48,12 @@ def test_reviewer_duplicates_are_dropped_and_the_higher_severity_kept() -> None:
         finding("IMPROVEMENT", "Check answers too short", "Section 8 (Check #2)"),
     )
     # two findings of one rule at two places are two findings; at one place, one
-    runs = Finding(severity=Severity.CRITICAL, rule="notebook-runs", title="Cell fails",
-                   location="Notebook cell 3")
+    runs = Finding(
+        severity=Severity.CRITICAL,
+        rule="notebook-runs",
+        title="Cell fails",
+        location="Notebook cell 3",
+    )
     assert not same_issue(runs, runs.model_copy(update={"location": "Notebook cell 5"}))
     assert same_issue(runs, runs.model_copy(update={"issue": "another error text"}))
     # a reviewer's finding never matches a rule's by wording alone at another place

@@ -1,7 +1,7 @@
 """The LLM reviewer reads what the student reads: per-section calls with the section's text,
 an enum of the places that exist, vague findings dropped and counted, long sections split.
 
-The lesson is the seed z-image plan built by the scripted author (tests/build/lesson_samples),
+The lesson is the seed z-image plan built by the scripted author (tests/lesson/lesson_samples),
 written to disk and read back, as the review node reads it."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from lesson_samples import PASS_REVIEW, make_course, requires_shared, scripted_author
 from pydantic import ValidationError
 
-from lesson_author.build.schemas import ReviewerOutput, SectionReview, reviewer_schema
+from lesson_author.lesson.schemas import ReviewerOutput, SectionReview, reviewer_schema
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline.lesson_files import current_plan, lesson_on_disk, lesson_paths
 from lesson_author.pipeline.review import reviewed

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from lesson_author.build.lesson_doc import BuiltLesson, BuiltSection
 from lesson_author.course.models import OutlineSection
+from lesson_author.lesson.lesson_doc import BuiltLesson, BuiltSection
 
 
 def _words(text: str) -> set[str]:

@@ -26,7 +26,10 @@ import ast
 import re
 from collections.abc import Iterable
 
-from lesson_author.build.lesson_doc import (
+from lesson_author.checks import registry as R
+from lesson_author.checks.inputs import ReviewInput
+from lesson_author.course.models import Finding, OutlineSection, Severity
+from lesson_author.lesson.lesson_doc import (
     ASIDE_TAGS,
     Aside,
     BuiltSection,
@@ -36,10 +39,7 @@ from lesson_author.build.lesson_doc import (
     GradientCard,
     section_role,
 )
-from lesson_author.build.mdx import _CODE, _KNOWN_TAGS
-from lesson_author.checks import registry as R
-from lesson_author.checks.inputs import ReviewInput
-from lesson_author.course.models import Finding, OutlineSection, Severity
+from lesson_author.lesson.mdx import _CODE, _KNOWN_TAGS
 from lesson_author.text.degenerate import NO_ANSWER, find_degenerate
 
 # ---------------------------------------------------------------- words (local; see TODO above)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from lesson_author.build.lesson_doc import BuiltLesson, BuiltSection, PracticeNotebook
 from lesson_author.checks.align import align_sections
 from lesson_author.course.models import Depth, LessonPlan
+from lesson_author.lesson.lesson_doc import BuiltLesson, BuiltSection, PracticeNotebook
 
 DepthLookup = Callable[[str], Depth | None]
 

@@ -39,10 +39,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lesson_author.build.notebook import NotebookInvalid, _code_in, _match_exercise, parse_notebook
 from lesson_author.checks import registry as R
 from lesson_author.checks.inputs import CheckOptions, ReviewInput
 from lesson_author.course.models import Finding
+from lesson_author.lesson.notebook import NotebookInvalid, _code_in, _match_exercise, parse_notebook
 from lesson_author.text.degenerate import find_degenerate
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -23,16 +23,6 @@ from __future__ import annotations
 
 import re
 
-from lesson_author.build.lesson_doc import (
-    Aside,
-    BuiltLesson,
-    CodeBlock,
-    ComparisonRow,
-    GradientCard,
-    PracticeNotebook,
-    section_role,
-)
-from lesson_author.build.mdx import visible_text
 from lesson_author.checks import registry as R
 from lesson_author.checks.align import align_sections, match_section  # noqa: F401
 from lesson_author.checks.inputs import BuildFiles, CheckOptions, DepthLookup, ReviewInput
@@ -45,6 +35,16 @@ from lesson_author.course.models import (
     OutlineSection,
     Severity,
 )
+from lesson_author.lesson.lesson_doc import (
+    Aside,
+    BuiltLesson,
+    CodeBlock,
+    ComparisonRow,
+    GradientCard,
+    PracticeNotebook,
+    section_role,
+)
+from lesson_author.lesson.mdx import visible_text
 
 NOTEBOOK_MISSING = "Notebook missing"
 NOTEBOOK_INVALID = "Notebook invalid"

@@ -17,7 +17,9 @@ from .errors import REDACTED, LLMError, register_secret
 PROVIDERS = ("auto", "openai", "local")
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 BUNDLED_MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1"
-CACHE_RELATIVE_PATH = workspace_cache_path(Path())  # .author/cache.sqlite, from lesson_author.workspace
+CACHE_RELATIVE_PATH = workspace_cache_path(
+    Path()
+)  # .author/cache.sqlite, from lesson_author.workspace
 
 ENV_BASE_URL = "OPENAI_BASE_URL"
 ENV_API_KEY = "OPENAI_API_KEY"

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lesson_author.build.lesson_doc import (
+from lesson_author.course.models import LessonPlan
+from lesson_author.course.tree import write_atomic
+from lesson_author.errors import UserError
+from lesson_author.lesson.lesson_doc import (
     BuiltLesson,
     BuiltSection,
     PracticeNotebook,
     mdx_filename,
     notebook_filename,
 )
-from lesson_author.build.mdx import read_mdx, render_mdx
-from lesson_author.build.notebook import NotebookInvalid, notebook_text, read_notebook
-from lesson_author.course.models import LessonPlan
-from lesson_author.course.tree import write_atomic
-from lesson_author.errors import UserError
+from lesson_author.lesson.mdx import read_mdx, render_mdx
+from lesson_author.lesson.notebook import NotebookInvalid, notebook_text, read_notebook
 from lesson_author.workspace import edited_since_written, remember_written
 
 from .context import RunContext

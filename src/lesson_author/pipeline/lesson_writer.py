@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from lesson_author.build.lesson_doc import (
+from lesson_author.course.models import Finding, LessonPlan, Misconception, OutlineSection
+from lesson_author.lesson.lesson_doc import (
     FRAME_ROLES,
     BuiltLesson,
     BuiltSection,
@@ -22,7 +23,7 @@ from lesson_author.build.lesson_doc import (
     notebook_filename,
     section_role,
 )
-from lesson_author.build.schemas import (
+from lesson_author.lesson.schemas import (
     ExerciseDraft,
     FrameDraft,
     SectionDraft,
@@ -33,7 +34,6 @@ from lesson_author.build.schemas import (
     to_references,
     to_section,
 )
-from lesson_author.course.models import Finding, LessonPlan, Misconception, OutlineSection
 from lesson_author.text.words import word_set
 
 from .concurrency import map_in_order

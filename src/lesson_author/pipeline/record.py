@@ -21,15 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lesson_author.build.lesson_doc import (
-    Aside,
-    BuiltLesson,
-    CodeBlock,
-    ComparisonRow,
-    GradientCard,
-    notebook_filename,
-)
-from lesson_author.build.schemas import RecordDraft, tidy
 from lesson_author.course.models import (
     ConceptRow,
     Depth,
@@ -48,6 +39,15 @@ from lesson_author.course.records import (
     upsert_lesson,
 )
 from lesson_author.course.tree import write_atomic
+from lesson_author.lesson.lesson_doc import (
+    Aside,
+    BuiltLesson,
+    CodeBlock,
+    ComparisonRow,
+    GradientCard,
+    notebook_filename,
+)
+from lesson_author.lesson.schemas import RecordDraft, tidy
 
 from .context import RunContext
 from .lesson_files import current_plan, lesson_on_disk, lesson_title, section_digests

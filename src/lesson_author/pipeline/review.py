@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lesson_author.build.lesson_doc import BuiltLesson, PracticeNotebook
 from lesson_author.checks.inputs import (
     BuildFiles,
     CheckOptions,
@@ -27,6 +26,7 @@ from lesson_author.checks.inputs import (
 from lesson_author.checks.review_checks import review_checks
 from lesson_author.course.models import Finding, LessonPlan, Review, Verdict
 from lesson_author.errors import UserError
+from lesson_author.lesson.lesson_doc import BuiltLesson, PracticeNotebook
 from lesson_author.review.documents import append_review_to_plan, write_review_files
 from lesson_author.review.findings import (
     make_review,

@@ -20,24 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lesson_author.build.lesson_doc import (
-    FRAME_ROLES,
-    BuiltExercise,
-    BuiltLesson,
-    BuiltSection,
-    PracticeNotebook,
-    section_role,
-)
-from lesson_author.build.mdx import render_mdx, visible_text
-from lesson_author.build.notebook import NotebookInvalid, parse_notebook
-from lesson_author.build.schemas import (
-    ExerciseDraft,
-    SectionDraft,
-    SetupDraft,
-    planned_modality_block,
-    to_exercise,
-    to_section,
-)
 from lesson_author.checks.review_checks import (
     EM_DASHES,
     EXERCISE_COUNT,
@@ -54,6 +36,24 @@ from lesson_author.checks.review_checks import (
     modality_name,
 )
 from lesson_author.course.models import Finding, LessonPlan, Modality, OutlineSection
+from lesson_author.lesson.lesson_doc import (
+    FRAME_ROLES,
+    BuiltExercise,
+    BuiltLesson,
+    BuiltSection,
+    PracticeNotebook,
+    section_role,
+)
+from lesson_author.lesson.mdx import render_mdx, visible_text
+from lesson_author.lesson.notebook import NotebookInvalid, parse_notebook
+from lesson_author.lesson.schemas import (
+    ExerciseDraft,
+    SectionDraft,
+    SetupDraft,
+    planned_modality_block,
+    to_exercise,
+    to_section,
+)
 
 from .concurrency import map_in_order
 from .context import RunContext
@@ -322,7 +322,7 @@ def cell_owner(notebook_text: str | None, cell: int) -> str | int | None:
     for key in ("exercise", "solution"):
         if isinstance(meta.get(key), int):
             return int(meta[key])
-    from lesson_author.build.notebook import _match_exercise
+    from lesson_author.lesson.notebook import _match_exercise
 
     exercise = 0
     for k, c in enumerate(cells[:cell], start=1):

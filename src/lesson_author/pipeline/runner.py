@@ -68,7 +68,7 @@ GATES = {"plan": "write_plan", "build": "build"}
 STATE_PACKAGES = (
     "lesson_author.course",
     "lesson_author.pipeline",
-    "lesson_author.build",
+    "lesson_author.lesson",
     "lesson_author.review",
     "lesson_author.checks",
 )

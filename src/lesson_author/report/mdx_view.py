@@ -9,7 +9,7 @@ anything it did not build itself.
   starts a line (``<InsightBlock title="...">`` ... ``</InsightBlock>``, read with the one JSX
   scanner, :mod:`lesson_author.text.jsx`) and inline rules for tags and ``{expressions}`` in
   running text; ``import``/``export`` lines and ``{/* comments */}`` are dropped.
-- What a block *is* comes from the typed lesson (:func:`lesson_author.build.mdx.lesson_block`,
+- What a block *is* comes from the typed lesson (:func:`lesson_author.lesson.mdx.lesson_block`,
   the reading ``read_mdx`` does): asides, cards, checks, code blocks.  A component's children
   are rendered from its source, so nested markup in a hand-edited lesson still shows.
 - Every piece of HTML comes from the jinja macros in ``templates/mdx_blocks.html.j2``
@@ -39,8 +39,8 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markupsafe import Markup
 
-from lesson_author.build.lesson_doc import Aside, Check, CodeBlock
-from lesson_author.build.mdx import fenced_code, lesson_block
+from lesson_author.lesson.lesson_doc import Aside, Check, CodeBlock
+from lesson_author.lesson.mdx import fenced_code, lesson_block
 from lesson_author.text.jsx import JSExpr, Tag, balanced, find_close, parse_tag, prop_value
 
 __all__ = ["inline_to_html", "mdx_to_html", "render_component"]

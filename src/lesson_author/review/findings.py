@@ -22,10 +22,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lesson_author.build.lesson_doc import BuiltLesson
-from lesson_author.build.schemas import FixJudgment, ReviewerFinding, tidy
 from lesson_author.checks.registry import is_deterministic
 from lesson_author.course.models import Finding, Review, Severity, verdict_for
+from lesson_author.lesson.lesson_doc import BuiltLesson
+from lesson_author.lesson.schemas import FixJudgment, ReviewerFinding, tidy
 
 SEVERITIES = (Severity.CRITICAL, Severity.IMPROVEMENT, Severity.POLISH)
 _NUMBER_WORDS = [

@@ -30,7 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lesson_author.build.lesson_doc import (
+from lesson_author.checks.review_checks import align_sections, modality_name
+from lesson_author.course.models import Finding, LessonPlan, OutlineSection, Severity
+from lesson_author.lesson.lesson_doc import (
     Aside,
     BuiltLesson,
     BuiltSection,
@@ -39,7 +41,7 @@ from lesson_author.build.lesson_doc import (
     ComparisonRow,
     GradientCard,
 )
-from lesson_author.build.schemas import (
+from lesson_author.lesson.schemas import (
     WHOLE_LESSON,
     FixJudgment,
     ReviewerOutput,
@@ -47,8 +49,6 @@ from lesson_author.build.schemas import (
     reviewer_schema,
     tidy,
 )
-from lesson_author.checks.review_checks import align_sections, modality_name
-from lesson_author.course.models import Finding, LessonPlan, OutlineSection, Severity
 from lesson_author.llm.schema_budget import schema_token_budget
 from lesson_author.text.degenerate import NO_ANSWER, degenerate, words
 
@@ -565,7 +565,7 @@ def notebook_cells(notebook_text: str | None) -> list[str]:
     order (the cell numbers the notebook checks use)."""
     if not notebook_text:
         return []
-    from lesson_author.build.notebook import NotebookInvalid, parse_notebook
+    from lesson_author.lesson.notebook import NotebookInvalid, parse_notebook
 
     try:
         nb = parse_notebook(notebook_text)

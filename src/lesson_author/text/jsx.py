@@ -1,6 +1,6 @@
 """The one scanner for the JSX-style tags in MDX lessons (``<InsightBlock title="...">``).
 
-Used by :mod:`lesson_author.build.mdx` (reading a built lesson back) and by the
+Used by :mod:`lesson_author.lesson.mdx` (reading a built lesson back) and by the
 report's MDX view.  It reads what authors and the build write:
 
 - an opening tag with attributes: ``name="string"``, ``name='string'``,

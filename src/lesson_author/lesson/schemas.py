@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from lesson_author.build.lesson_doc import (
+from lesson_author.lesson.lesson_doc import (
     Aside,
     Block,
     BuiltExercise,

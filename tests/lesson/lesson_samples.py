@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from example_course import copy_example_course
 
-from lesson_author.build.schemas import (
+from lesson_author.lesson.schemas import (
     ExerciseDraft,
     FrameDraft,
     RecordDraft,

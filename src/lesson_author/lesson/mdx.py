@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 from markdown_it import MarkdownIt
 
-from lesson_author.build.lesson_doc import (
+from lesson_author.lesson.lesson_doc import (
     ASIDE_TAGS,
     Aside,
     Block,
@@ -137,7 +137,7 @@ def _refs(refs: list[Reference]) -> list[dict[str, str]]:
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("lesson_author.build", "templates"),
+        loader=jinja2.PackageLoader("lesson_author.lesson", "templates"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

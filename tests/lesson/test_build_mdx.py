@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lesson_author.build.lesson_doc import (
+from lesson_author.lesson.lesson_doc import (
     Aside,
     BuiltExercise,
     BuiltLesson,
@@ -16,7 +16,7 @@ from lesson_author.build.lesson_doc import (
     Reference,
     section_role,
 )
-from lesson_author.build.mdx import (
+from lesson_author.lesson.mdx import (
     escape_mdx,
     js_literal,
     read_mdx,

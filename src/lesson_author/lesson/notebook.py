@@ -16,7 +16,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from lesson_author.build.lesson_doc import BuiltExercise, PracticeNotebook
+from lesson_author.lesson.lesson_doc import BuiltExercise, PracticeNotebook
 
 LEVELS = ("Guided", "Supported", "Independent")
 DEFAULT_SETUP = "# Setup: run this cell first.\nimport math\nimport random\n\nrandom.seed(0)\n"

@@ -8,12 +8,12 @@ import nbformat
 import pytest
 from lesson_samples import make_course, requires_shared, scripted_author
 
-from lesson_author.build.lesson_doc import FRAME_ROLES, section_role
-from lesson_author.build.mdx import read_mdx, with_frame_sections
-from lesson_author.build.notebook import read_notebook
-from lesson_author.build.schemas import LLM_SCHEMAS
 from lesson_author.course.tree import CourseTree
 from lesson_author.errors import UserError
+from lesson_author.lesson.lesson_doc import FRAME_ROLES, section_role
+from lesson_author.lesson.mdx import read_mdx, with_frame_sections
+from lesson_author.lesson.notebook import read_notebook
+from lesson_author.lesson.schemas import LLM_SCHEMAS
 from lesson_author.llm.schema_budget import unbounded_fields
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline.context import RunContext
@@ -120,15 +120,15 @@ def _max_lengths(node, found: list[int]) -> list[int]:
 
 
 def test_no_string_is_too_long_for_a_llama_cpp_grammar() -> None:
-    from lesson_author.build.schemas import MAX_STRING
+    from lesson_author.lesson.schemas import MAX_STRING
 
     for schema in LLM_SCHEMAS:
         assert max(_max_lengths(schema.model_json_schema(), [])) <= MAX_STRING, schema.__name__
 
 
 def test_what_the_outline_spells_out_completes_a_thin_section(tmp_path: Path) -> None:
-    from lesson_author.build.lesson_doc import Aside, BuiltSection, Check, CodeBlock
-    from lesson_author.build.schemas import complete_from_outline, planned_checks
+    from lesson_author.lesson.lesson_doc import Aside, BuiltSection, Check, CodeBlock
+    from lesson_author.lesson.schemas import complete_from_outline, planned_checks
 
     run = make_run(tmp_path, ScriptedProvider(scripted_author([])))
     plan = current_plan(None, run)
