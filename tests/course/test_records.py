@@ -457,3 +457,27 @@ def test_crlf_files_keep_their_line_endings(tmp_path: Path, seeds_dir: Path) -> 
     assert b"**Status:** In progress (3 of 4 lessons built)\r\n" in new
     assert new.count(b"\r\n") == old.count(b"\r\n") and b"\n" not in new.replace(b"\r\n", b"")
     assert regenerate(tree) == {}
+
+
+def test_a_review_bullet_names_a_repeated_title_once_with_its_count() -> None:
+    from lesson_author.course.models import Finding, Severity, Verdict
+    from lesson_author.course.records import MAX_BULLET_TITLES, IterationFacts
+    from lesson_author.text.degenerate import degenerate
+
+    critical = [Finding(severity=Severity.CRITICAL, title="Degenerate text") for _ in range(5)]
+    critical += [
+        Finding(severity=Severity.CRITICAL, title=f"Notebook cell {n} fails") for n in (2, 4)
+    ]
+    polish = [Finding(severity=Severity.POLISH, title=f"Polish item {n}") for n in range(9)]
+    facts = IterationFacts(
+        number=1,
+        of=3,
+        counts={Severity.CRITICAL: 7, Severity.IMPROVEMENT: 0, Severity.POLISH: 9},
+        verdict=Verdict.MAJOR_REVISION,
+        findings=critical + polish,
+    )
+    bullet = review_note_bullet(facts)
+    assert "7 critical (Degenerate text x5, Notebook cell 2 fails, Notebook cell 4 fails)" in bullet
+    assert f"and {9 - MAX_BULLET_TITLES} more" in bullet
+    assert degenerate(bullet) is None  # the record's own text never reads as a loop
+    assert bullet_is_true(bullet, facts)

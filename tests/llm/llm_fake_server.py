@@ -21,6 +21,7 @@ is exhausted, and shuts itself down after `lifetime_s` if a test forgets to.
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -104,50 +105,57 @@ _WORDS = [
 
 
 class _Writer:
-    """Schema-valid values: varied words (not one word repeated), within every bound."""
+    """Schema-valid values: varied words (not one word repeated), within every bound.
+
+    Each string's words come from a generator seeded by the string's place in the reply
+    (``concepts/2/notes``): strings at different places differ, as a sane model writes (text
+    made of one cycle of words repeated is degenerate, and the LLM layer re-asks for it), and
+    the same request always gets the same reply, so a resumed run writes what an unbroken
+    run does."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.defs = schema.get("$defs", {})
         self.n = 0
 
-    def words(self, low: int, high: int | None) -> str:
+    def words(self, low: int, high: int | None, path: str) -> str:
+        rng = random.Random(path)
         out: list[str] = []
         while len(" ".join(out)) < max(low, 24):
-            out.append(_WORDS[self.n % len(_WORDS)])
-            self.n += 1
+            out.append(rng.choice(_WORDS))
         text = " ".join(out)
         if high is not None and len(text) > high:
             text = text[:high].rstrip() or "x" * max(1, min(high, low or 1))
         return text
 
-    def value(self, node: dict[str, Any]) -> Any:
+    def value(self, node: dict[str, Any], path: str = "") -> Any:
         if "$ref" in node:
-            return self.value(self.defs[node["$ref"].rsplit("/", 1)[-1]])
+            return self.value(self.defs[node["$ref"].rsplit("/", 1)[-1]], path)
         if "const" in node:
             return node["const"]
         if "enum" in node:
+            self.n += 1
             return node["enum"][self.n % len(node["enum"])]
         for key in ("anyOf", "oneOf"):
             if key in node:
                 options = [o for o in node[key] if o.get("type") != "null"] or node[key]
-                return self.value(options[0])
+                return self.value(options[0], path)
         if "allOf" in node:
-            return self.value(node["allOf"][0])
+            return self.value(node["allOf"][0], path)
         kind = node.get("type", "object")
         if isinstance(kind, list):
             kind = next((k for k in kind if k != "null"), "null")
         if kind == "object":
             props = node.get("properties", {})
-            return {name: self.value(sub) for name, sub in props.items()}
+            return {name: self.value(sub, f"{path}/{name}") for name, sub in props.items()}
         if kind == "array":
             low = int(node.get("minItems", 0))
             high = node.get("maxItems")
             count = max(low, 1 if high is None or high >= 1 else 0)
             if high is not None:
                 count = min(count, int(high))
-            return [self.value(node.get("items", {})) for _ in range(count)]
+            return [self.value(node.get("items", {}), f"{path}/{i}") for i in range(count)]
         if kind == "string":
-            return self.words(int(node.get("minLength", 0)), node.get("maxLength"))
+            return self.words(int(node.get("minLength", 0)), node.get("maxLength"), path)
         if kind in ("integer", "number"):
             low = node.get(
                 "minimum", node.get("exclusiveMinimum", 0) + 1 if "exclusiveMinimum" in node else 1

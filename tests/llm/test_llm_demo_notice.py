@@ -40,6 +40,13 @@ def test_only_the_bundled_default_gets_the_notice(tmp_path: Path) -> None:
 def test_author_lesson_on_the_default_prints_the_start_and_end_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from lesson_author.checks.inputs import ENV_SKIP_RULES
+
+    # the scripted sections are skeletons: the coverage rules are for real lessons (see
+    # tests/pipeline/conftest.py)
+    monkeypatch.setenv(
+        ENV_SKIP_RULES, "concept-not-taught,misconception-unaddressed,concept-before-taught"
+    )
     course = make_course(tmp_path)
     provider = ScriptedProvider(scripted_author([FIRST, PASS_REVIEW]))
     # the configuration is the embedded default; the model behind it is the scripted one

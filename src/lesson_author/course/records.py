@@ -198,14 +198,28 @@ def review_line(facts: list[IterationFacts]) -> str:
     return f"{head} ({'; '.join(clauses)})" if clauses else head
 
 
+MAX_BULLET_TITLES = 6
+
+
+def _titles_text(titles: list[str]) -> str:
+    """Finding titles for a review bullet: a title found N times once, as ``title xN`` (a
+    list of the same title repeated reads as a loop, and is one), at most MAX_BULLET_TITLES."""
+    counts: dict[str, int] = {}
+    for title in titles:
+        counts[title] = counts.get(title, 0) + 1
+    shown = [f"{t} x{n}" if n > 1 else t for t, n in list(counts.items())[:MAX_BULLET_TITLES]]
+    more = len(counts) - MAX_BULLET_TITLES
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
 def review_note_bullet(f: IterationFacts) -> str:
     """``- Iteration 1: MAJOR REVISION--1 critical (Notebook missing), 0 improvement, 2 polish (...)``."""
     parts = []
     for s in SEVERITY_ORDER:
-        titles = [x.title for x in f.findings if x.severity is s]
+        titles = _titles_text([x.title for x in f.findings if x.severity is s])
         part = f"{f.counts[s]} {s.value.lower()}"
         if titles:
-            part += f" ({', '.join(titles)})"
+            part += f" ({titles})"
         parts.append(part)
     return f"- Iteration {f.number}: {f.verdict.value}--{', '.join(parts)}"
 
