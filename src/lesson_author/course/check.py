@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lesson_author.course.markdown import FENCE, heading_of
+from lesson_author.course.markdown import Fences, heading_of
 from lesson_author.course.models import (
     LessonPlan,
     ModulePlan,
@@ -116,17 +116,9 @@ LABEL_LINE = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+?):?\*\*:?")
 def markers(text: str) -> list[tuple[int, str]]:
     """(line, lower-cased name) of every heading and line-opening bold label, outside fences."""
     found: list[tuple[int, str]] = []
-    fence: str | None = None
+    fences = Fences()
     for n, line in enumerate(text.splitlines(), 1):
-        m = FENCE.match(line)
-        if m:
-            mark = m.group(1)
-            if fence is None:
-                fence = mark
-            elif mark[0] == fence[0] and len(mark) >= len(fence):
-                fence = None
-            continue
-        if fence is not None:
+        if fences.fence_line(line) or fences.inside:
             continue
         h = heading_of(line) if line.startswith("#") else None
         name = h[1] if h else (lm.group(1) if (lm := LABEL_LINE.match(line)) else None)

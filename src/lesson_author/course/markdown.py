@@ -17,6 +17,32 @@ from dataclasses import dataclass, field
 
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+
+
+class Fences:
+    """Code-fence state over consecutive lines (the one fence rule of the records parser):
+    :meth:`fence_line` is True for an opening or closing fence line; :attr:`inside` is True
+    between them. A fence closes with the same character, at least as long as it opened."""
+
+    def __init__(self) -> None:
+        self.open: str | None = None
+
+    @property
+    def inside(self) -> bool:
+        return self.open is not None
+
+    def fence_line(self, line: str) -> bool:
+        m = FENCE.match(line)
+        if not m:
+            return False
+        mark = m.group(1)
+        if self.open is None:
+            self.open = mark
+        elif mark[0] == self.open[0] and len(mark) >= len(self.open):
+            self.open = None
+        return True
+
+
 THEMATIC_BREAK = re.compile(r"^[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*$")
 SEPARATOR_CELL = re.compile(r"^\s*:?-+:?\s*$")
 LABEL = re.compile(r"^\*\*([^*\n]+?):\*\*")
@@ -85,19 +111,12 @@ def heading_of(line: str) -> tuple[int, str] | None:
 def heading_positions(lines: list[str]) -> list[tuple[int, int, str]]:
     """``(index, level, title)`` of every heading outside code fences."""
     found: list[tuple[int, int, str]] = []
-    fence: str | None = None
+    fences = Fences()
     for i, line in enumerate(lines):
         first = line[:1]
-        if first in ("`", "~", " ", "\t"):
-            m = FENCE.match(line)
-            if m:
-                mark = m.group(1)
-                if fence is None:
-                    fence = mark
-                elif mark[0] == fence[0] and len(mark) >= len(fence):
-                    fence = None
-                continue
-        if fence is None and first == "#":
+        if first in ("`", "~", " ", "\t") and fences.fence_line(line):
+            continue
+        if not fences.inside and first == "#":
             h = heading_of(line)
             if h:
                 found.append((i, h[0], h[1]))
@@ -253,18 +272,12 @@ def read_table(lines: list[str], start: int, end: int) -> TableRead:
 
 def find_table(lines: list[str], start: int, end: int) -> int | None:
     """Index of the first table line in ``lines[start:end]`` outside code fences."""
-    fence: str | None = None
+    fences = Fences()
     for i in range(start, end):
         line = lines[i]
-        m = FENCE.match(line)
-        if m:
-            mark = m.group(1)
-            if fence is None:
-                fence = mark
-            elif mark[0] == fence[0] and len(mark) >= len(fence):
-                fence = None
+        if fences.fence_line(line):
             continue
-        if fence is None and is_table_line(line):
+        if not fences.inside and is_table_line(line):
             return i
     return None
 
@@ -331,19 +344,11 @@ def label_segments(
     With ``bullet`` a label may follow a ``- `` list marker (``- **Lesson 1 (x):** ...``).
     """
     segments: list[LabelSegment] = []
-    fence: str | None = None
+    fences = Fences()
     current = LabelSegment(None, "", start, end)
     for i in range(start, end):
         line = lines[i]
-        m = FENCE.match(line)
-        if m:
-            mark = m.group(1)
-            if fence is None:
-                fence = mark
-            elif mark[0] == fence[0] and len(mark) >= len(fence):
-                fence = None
-            continue
-        if fence is not None:
+        if fences.fence_line(line) or fences.inside:
             continue
         text = line[2:] if bullet and line.startswith(("- ", "* ")) else line
         lm = LABEL.match(text)

@@ -44,6 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lesson_author.course.markdown import Fences
 from lesson_author.course.models import (
     ConceptRow,
     Finding,
@@ -68,7 +69,6 @@ REVIEW_NOTES = re.compile(r"^\*\*Review notes:?\*\*:?", re.IGNORECASE)
 STATUS_LINE = re.compile(r"^\*\*Status:?\*\*:?[ \t]*", re.IGNORECASE)
 ITERATION_BULLET = re.compile(r"^\s*[-*]\s+\**\s*Iteration\s+(\d+)\b", re.IGNORECASE)
 HEADING = re.compile(r"^(#{1,6})\s")
-FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 MODULE_ID = re.compile(r"\d+\.\d+")
 
 
@@ -381,18 +381,12 @@ class _Text:
     def headings(self) -> dict[int, int]:
         """Line index -> level of every ATX heading outside code fences."""
         found: dict[int, int] = {}
-        fence: str | None = None
+        fences = Fences()
         for i in range(len(self.lines)):
             body = self.body(i)
-            m = FENCE.match(body)
-            if m:
-                mark = m.group(1)
-                if fence is None:
-                    fence = mark
-                elif mark[0] == fence[0] and len(mark) >= len(fence):
-                    fence = None
+            if fences.fence_line(body):
                 continue
-            if fence is None:
+            if not fences.inside:
                 h = HEADING.match(body)
                 if h:
                     found[i] = len(h.group(1))

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lesson_author.course import parse
+from lesson_author.course.markdown import Fences
 from lesson_author.course.models import (
     Course,
     LessonPlan,
@@ -148,7 +149,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 ROW_CELLS = re.compile(r"(?<!\\)\|")
 
 
@@ -161,19 +161,13 @@ def ensure_complete(text: str, path: Path) -> None:
     None of the 159 corpus files, the seeds or the example course has one.
     """
     header_cells: int | None = None
-    fence: str | None = None
+    fences = Fences()
     for number, line in enumerate(text.split("\n"), start=1):
-        m = FENCE.match(line)
-        if m:
-            mark = m.group(1)
-            if fence is None:
-                fence = mark
-            elif mark[0] == fence[0] and len(mark) >= len(fence):
-                fence = None
+        if fences.fence_line(line):
             header_cells = None
             continue
         stripped = line.strip()
-        if fence is not None or not stripped.startswith("|"):
+        if fences.inside or not stripped.startswith("|"):
             header_cells = None
             continue
         cells = len(ROW_CELLS.split(stripped.strip("|")))
