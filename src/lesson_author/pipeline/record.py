@@ -48,6 +48,7 @@ from lesson_author.lesson.lesson_doc import (
     notebook_filename,
 )
 from lesson_author.lesson.schemas import RecordDraft, tidy
+from lesson_author.text.degenerate import NO_ANSWER, degenerate
 
 from .context import RunContext
 from .lesson_files import current_plan, lesson_on_disk, lesson_title, section_digests
@@ -131,10 +132,30 @@ def concept_rows(
                 depth=c.depth,
                 depth_raw=c.depth.value,
                 lesson=slug,
-                notes=" ".join(text.split()),
+                notes=usable(" ".join(text.split())),
             )
         )
     return rows
+
+
+_ITEM = re.compile(r"^(\s*(?:[-*]|\d+\.)\s+)(.*)$")
+
+
+def usable(text: str) -> str:
+    """``text``, or the marker when it is degenerate: the record is what later lessons and
+    ``author check`` read, so a loop the model wrote (or that the summary assembled from its
+    block titles) goes in as ``(no usable answer)``, never as content."""
+    return NO_ANSWER if degenerate(text) is not None else text
+
+
+def usable_lines(lines: list[str]) -> list[str]:
+    """Each summary line checked on its own (a list item is what ``author check`` reads)."""
+    out = []
+    for line in lines:
+        m = _ITEM.match(line)
+        prefix, body = (m.group(1), m.group(2)) if m else ("", line)
+        out.append(prefix + usable(body) if body.strip() else line)
+    return out
 
 
 # ---------------------------------------------------------------- the summary
@@ -250,7 +271,15 @@ def lesson_summary(
         if notebook.is_file()
         else "none",
         review=review_line(facts) if facts else "not reviewed",
-        parts=[SummaryPart(label=label, text="\n".join(lines)) for label, lines in parts if lines],
+        parts=[
+            # the review notes are the tool's own facts (records --check verifies them)
+            SummaryPart(
+                label=label,
+                text="\n".join(lines if label == "Review notes" else usable_lines(lines)),
+            )
+            for label, lines in parts
+            if lines
+        ],
     )
 
 
