@@ -183,3 +183,35 @@ def test_degenerate_re_asks_can_be_fewer_than_schema_retries() -> None:
     # degenerate, invalid, degenerate again: the second degenerate reply ends the asking
     assert usage.calls == 3 and usage.degenerate_replies == 2
     assert review.summary == NO_ANSWER and next(replies) == "{}"
+
+
+def test_a_string_too_short_on_every_attempt_becomes_no_answer_not_a_failed_run(
+    make_server: MakeServer,
+) -> None:
+    from lesson_author.pipeline.schemas import SectionReply
+
+    # what SmolLM2 answered for design_section in a CI run: a point of a few characters, three
+    # times; the run stopped with exit 4 at design
+    short = {
+        "title": "Single stream",
+        "points": ["Text and image tokens share one sequence.", "1.3"],
+        "checks": [{"question": "Why one stream?", "answer": "Shared weights see both."}],
+    }
+    server = make_server(ok(short), ok(short), ok(short))
+    reply, usage = openai_provider(server).complete(MESSAGES, SectionReply, phase="design")
+
+    assert server.count == 3 and usage.calls == 3
+    assert reply.points == ["Text and image tokens share one sequence.", NO_ANSWER]
+    assert usage.no_answer == ["points[]"]
+
+
+def test_other_schema_errors_still_fail_after_the_last_attempt(make_server: MakeServer) -> None:
+    import pytest
+
+    from lesson_author.llm.errors import LLMError
+    from lesson_author.pipeline.schemas import SectionReply
+
+    missing = {"title": "Single stream", "points": ["Text and image tokens share one sequence."]}
+    server = make_server(ok(missing), ok(missing), ok(missing))
+    with pytest.raises(LLMError, match="no valid SectionReply after 3 attempt"):
+        openai_provider(server).complete(MESSAGES, SectionReply, phase="design")

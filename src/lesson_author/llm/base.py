@@ -302,6 +302,48 @@ def replace_degenerate(instance: ModelT, fields: list[DegenerateField]) -> Model
     return result
 
 
+def salvage_short_strings(
+    text: str | None, schema: type[ModelT]
+) -> tuple[ModelT, list[str]] | None:
+    """The reply with each string that is too short for its field (empty, or a few characters
+    where the schema asks for a sentence) replaced by NO_ANSWER, when that is all that keeps it
+    from the schema; with the fields replaced (list indices as ``[]``, as `Usage.no_answer`
+    counts them). None when anything else is wrong, or when the marker does not fit a bound.
+
+    A small model that keeps answering ``""`` for one sentence of a long reply would otherwise
+    stop the whole run after its last attempt; the document says the field has no answer."""
+    if not text or not text.strip():
+        return None
+    try:
+        data = json.loads(_strip_code_fence(text), strict=False)
+        schema.model_validate(data)
+        return None  # valid: nothing to salvage
+    except ValueError as exc:  # ValidationError is a ValueError; so is invalid JSON
+        errors = exc.errors() if isinstance(exc, ValidationError) else None
+    if not errors or any(e.get("type") != "string_too_short" for e in errors):
+        return None
+    fields: list[str] = []
+    for error in errors:
+        if int(error.get("ctx", {}).get("min_length", 0)) > len(NO_ANSWER):
+            return None
+        loc = error.get("loc", ())
+        owner: Any = data
+        try:
+            for part in loc[:-1]:
+                owner = owner[part]
+            owner[loc[-1]] = NO_ANSWER
+        except (KeyError, IndexError, TypeError):
+            return None
+        field = ""
+        for part in loc:
+            field += "[]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        fields.append(field)
+    try:
+        return schema.model_validate(data), fields
+    except ValidationError:
+        return None
+
+
 def feedback_messages(reply: str | None, error: str) -> list[Message]:
     shown = (reply or "")[:FEEDBACK_REPLY_CHARS]
     return [
@@ -343,6 +385,7 @@ def complete_with_validation(
     usage = Usage(phase=phase, model=model, calls=0)
     last_error = ""
     best: tuple[ModelT, list[DegenerateField]] | None = None
+    refused: list[str | None] = []  # replies the schema refused, newest last
     attempts = max(0, max_retries) + 1
     for _ in range(attempts):
         try:
@@ -371,6 +414,8 @@ def complete_with_validation(
             if degenerate_retries is not None and usage.degenerate_replies > degenerate_retries:
                 break
             result = describe_degenerate(bad)
+        else:
+            refused.append(reply.text)
         last_error = result
         if reply.truncated:
             last_error += " (the reply was cut off at the token limit)"
@@ -380,6 +425,11 @@ def complete_with_validation(
         instance, bad = best
         usage.no_answer = [f.field for f in bad]
         return replace_degenerate(instance, bad), usage
+    for text in reversed(refused):
+        salvaged = salvage_short_strings(text, schema)
+        if salvaged is not None:
+            usage.no_answer = salvaged[1]
+            return salvaged[0], usage
     raise LLMError(
         f"phase '{phase}', model '{model}': no valid {schema.__name__} after "
         f"{attempts} attempt(s); last validation error: {one_line(last_error, 500)}",
