@@ -63,7 +63,7 @@ def _demo_notice(config: Any, result: Any = None, *, end: bool = False) -> None:
         more = f" and {len(fields) - 6} more" if len(fields) > 6 else ""
         stderr().print(
             f"[yellow]{sum(fields.values())} field(s) say '(no usable answer)': the model's text "
-            f"stayed degenerate after every retry ({listed}{more})[/yellow]",
+            f"stayed degenerate or too short after every retry ({listed}{more})[/yellow]",
             highlight=False,
             soft_wrap=True,
         )

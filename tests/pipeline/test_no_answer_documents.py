@@ -93,7 +93,7 @@ def test_the_cli_names_the_fields_left_without_an_answer(tmp_path: Path, monkeyp
     result = CliRunner().invoke(app, ["plan", SLUG, "--records", str(records)])
     assert result.exit_code == 0, result.output
     assert (
-        "3 field(s) say '(no usable answer)': the model's text stayed degenerate after every "
-        "retry (analyze_misconceptions: misconceptions[].why x3)" in result.output
+        "3 field(s) say '(no usable answer)': the model's text stayed degenerate or too short "
+        "after every retry (analyze_misconceptions: misconceptions[].why x3)" in result.output
     )
     assert "demo model" not in result.output  # a scripted model is not the embedded default
