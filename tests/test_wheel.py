@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from example_course import copy_example_course
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -155,8 +156,8 @@ def test_the_installed_wheel_plans_a_lesson_with_its_packaged_prompts(
     assert Path(system_prompt).is_relative_to(site) and Path(system_prompt).is_file()
     assert has_llama == "False"  # installed without the local extra
 
-    records = tmp_path / "course" / "lessons"
-    shutil.copytree(ROOT / "lessons", records)
+    # the committed example course, never the live lessons/ that the README's command 1 writes
+    records = copy_example_course(tmp_path / "course" / "lessons")
     (records / PLAN).unlink(missing_ok=True)
     server = SchemaServer(max_requests=100, lifetime_s=600).start()
     try:

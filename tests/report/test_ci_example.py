@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from example_course import EXAMPLE_COURSE, copy_example_course
 from report_helpers import REPO
 from typer.testing import CliRunner
 
 from lesson_author.cli import app
 
 WORKFLOW = REPO / "examples" / "ci.yml"
-EXAMPLE_COURSE = REPO / "lessons"
 
 yaml = pytest.importorskip("yaml", reason="PyYAML reads the workflow file")
 
@@ -46,7 +45,7 @@ def course_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A course repository checkout: the example course at ./lessons, as CI would see it."""
     if not (EXAMPLE_COURSE / "course.md").is_file():
         pytest.skip(f"needs the example course at {EXAMPLE_COURSE}")
-    shutil.copytree(EXAMPLE_COURSE, tmp_path / "lessons")
+    copy_example_course(tmp_path / "lessons")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
