@@ -58,7 +58,8 @@ def unfenced(text: str) -> list[str]:
 
 
 def table_rows_under(lines: list[str], heading: re.Pattern[str]) -> int:
-    """Rows of the first table in the first section whose heading matches (header/separator excluded)."""
+    """Rows of the first table in the first section whose heading matches (header/separator
+    excluded); rows after blank lines continue it (a concept index grouped by lesson)."""
     for i, line in enumerate(lines):
         if not heading.match(line):
             continue
@@ -68,7 +69,7 @@ def table_rows_under(lines: list[str], heading: re.Pattern[str]) -> int:
                 break
             if after.startswith("|"):
                 rows.append(after)
-            elif rows:
+            elif rows and after.strip():
                 break
         return max(len(rows) - 2, 0) if rows else 0
     return 0

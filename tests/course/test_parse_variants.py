@@ -180,3 +180,35 @@ def test_topic_allocation_labelled_by_lesson_number_and_title() -> None:
         "joint-spaces": "- cosine scores",
     }
     assert render_document(plan) == PLAN_BY_LESSON_NUMBER
+
+
+def test_concept_index_grouped_by_lesson_with_blank_lines(corpus_dir: Path) -> None:
+    # series-5/module-5-1/record.md:14, :22, :36: a blank line between each lesson's rows of
+    # the Concept Index, no header repeated; the rows after them are the table's rows too
+    path = corpus_dir / "series-5/module-5-1/record.md"
+    record = parse_file(path)
+    lines = lines_of(path)
+    assert lines[13] == lines[21] == lines[35] == ""
+    assert render_document(record) == read_text(path), "lossless"
+    table_lines = [n for n, line in enumerate(lines[:43], start=1) if line.startswith("| ")]
+    assert [row.line for row in record.concepts] == table_lines[1:]  # the header is not a row
+    lessons = {row.lesson for row in record.concepts}
+    assert {
+        "constitutional-ai",
+        "red-teaming-and-adversarial-evaluation",
+        "evaluating-llms",
+    } <= lessons
+    assert record.concepts[-1].concept.startswith("Evaluation as fundamentally harder")
+
+
+def test_rows_after_a_blank_line_with_their_own_header_are_another_table() -> None:
+    from lesson_author.course.parse import parse_module_record
+
+    text = (
+        "# Module 9.9: Demo -- Record\n\n## Concept Index\n\n"
+        "| Concept | Depth | Lesson | Notes |\n|---|---|---|---|\n| A | DEVELOPED | one | n |\n\n"
+        "| Other | Table |\n|---|---|\n| x | y |\n"
+    )
+    record = parse_module_record(text)
+    assert [row.concept for row in record.concepts] == ["A"]
+    assert render_document(record) == text

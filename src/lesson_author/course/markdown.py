@@ -270,6 +270,28 @@ def read_table(lines: list[str], start: int, end: int) -> TableRead:
     return TableRead(header_line, separator_line, split_row(header_line), rows, index, start, i)
 
 
+def continued_rows(lines: list[str], end: int, stop: int, width: int) -> tuple[int, int] | None:
+    """``(first, last)`` of table rows that continue a table ending at ``end`` after blank lines.
+
+    Rows written after a blank line with no header and separator of their own, as
+    wide as the table, are more rows of it (a concept index grouped by lesson);
+    ``None`` when what follows the blank lines is anything else.
+    """
+    first = end
+    while first < stop and is_blank(lines[first]):
+        first += 1
+    if first == end or first >= stop or not is_table_line(lines[first]):
+        return None
+    if is_separator(lines[first]) or len(split_pieces(lines[first])) < width:
+        return None
+    if first + 1 < stop and is_table_line(lines[first + 1]) and is_separator(lines[first + 1]):
+        return None  # a header of its own: another table
+    last = first
+    while last < stop and is_table_line(lines[last]):
+        last += 1
+    return first, last
+
+
 def find_table(lines: list[str], start: int, end: int) -> int | None:
     """Index of the first table line in ``lines[start:end]`` outside code fences."""
     fences = Fences()

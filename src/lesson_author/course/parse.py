@@ -27,6 +27,7 @@ from lesson_author.course.markdown import (
     bare,
     blocks,
     cell_text,
+    continued_rows,
     find_table,
     fit_cells,
     is_blank,
@@ -548,14 +549,22 @@ class Builder:
         read = read_table(lines, at, blk.end)
         mapping = table.mapping(read.header)
         rows = self.values.setdefault(key, [])
-        for i in read.row_index:
+        made = {"header": bare(read.header_line), "separator": bare(read.separator_line)}
+        row_index, end = list(read.row_index), read.end
+        # rows after a blank line, with no header of their own, continue the table: authors
+        # group a concept index by lesson that way (markdown itself ends the table there)
+        while (more := continued_rows(lines, end, blk.end, len(read.header))) is not None:
+            first, last = more
+            made[f"gap@{first + 1}"] = self.src.text(end, first)  # the blank lines, as written
+            row_index.extend(range(first, last))
+            end = last
+        for i in row_index:
             cells = table.row_cells(mapping, lines[i])
             rows.append(table.make_row(mapping, cells, line=i + 1, src=bare(lines[i]), fixed=fixed))
-        made = {"header": bare(read.header_line), "separator": bare(read.separator_line)}
-        if not lines[read.end - 1].endswith("\n"):
+        if not lines[end - 1].endswith("\n"):
             made["open_end"] = "1"  # the file ends inside the table, without a line ending
         made.update(style or {})
-        self.slot(key, self.src.text(blk.start, at), self.src.text(read.end, blk.end), style=made)
+        self.slot(key, self.src.text(blk.start, at), self.src.text(end, blk.end), style=made)
         self.claimed.add(key)
         return bi + 1
 

@@ -282,6 +282,8 @@ def table_text(slot: Slot, spec: P.TableSpec, rows: list[Row], options: Options)
     if separator:
         out.append(separator + "\n")
     for row in rows:
+        if row.line is not None:
+            out.append(slot.style.get(f"gap@{row.line}", ""))  # blank lines between row groups
         if options.verbatim_rows and spec.still_reads(mapping, row):
             out.append(row.src + "\n")
         else:
