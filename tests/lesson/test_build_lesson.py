@@ -160,3 +160,25 @@ def test_what_the_outline_spells_out_completes_a_thin_section(tmp_path: Path) ->
     )
     assert again == full
     assert isinstance(full.blocks[0], CodeBlock)
+
+
+def test_an_exercise_cell_does_not_repeat_the_task_in_its_instructions() -> None:
+    # the README's main job (CI3): the notebook's cell 9 held the same sentence twice, once
+    # from the exercise's task and once from its instructions, two fields that each pass
+    from lesson_author.lesson.lesson_doc import BuiltExercise, PracticeNotebook
+    from lesson_author.lesson.notebook import render_notebook
+    from lesson_author.text.degenerate import find_degenerate
+
+    exercise = BuiltExercise(
+        level="Guided",
+        title="Load the model",
+        task="Load the pipeline and print its components.",
+        instructions="Load the pipeline and print its components. Then time one step.\n- use fp16",
+    )
+    nb = render_notebook(PracticeNotebook(title="T", exercises=[exercise]), lesson_title="T")
+    cell = nb.cells[2].source
+    assert cell.count("Load the pipeline and print its components.") == 1
+    assert "Then time one step.\n- use fp16" in cell, (
+        "the rest of the instructions stay, lines kept"
+    )
+    assert find_degenerate(cell) == []

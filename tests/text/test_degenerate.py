@@ -118,3 +118,12 @@ def test_no_flag_anywhere_in_a_real_course_and_fast(corpus_dir: Path, seeds_dir:
     elapsed = time.perf_counter() - started
     assert flagged == []
     assert elapsed < 20, elapsed  # the whole course (6 MB) in seconds, not minutes
+
+
+def test_without_repeats_drops_only_the_sentences_said_before() -> None:
+    from lesson_author.text.degenerate import without_repeats
+
+    assert without_repeats("Write a loop. Then print it!", "write a loop") == "Then print it!"
+    assert without_repeats("Write a loop.", "Write a loop!") == ""
+    kept = "  x = 1  \n    - nested"
+    assert without_repeats(kept, "Something else.") == kept, "untouched when nothing repeats"

@@ -17,6 +17,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from lesson_author.lesson.lesson_doc import BuiltExercise, PracticeNotebook
+from lesson_author.text.degenerate import without_repeats
 
 LEVELS = ("Guided", "Supported", "Independent")
 DEFAULT_SETUP = "# Setup: run this cell first.\nimport math\nimport random\n\nrandom.seed(0)\n"
@@ -59,8 +60,9 @@ def render_notebook(practice: PracticeNotebook, *, lesson_title: str) -> Noteboo
         task = [f"## Exercise {i}: [{ex.level}] {ex.title}"]
         if ex.task:
             task += ["", ex.task]
-        if ex.instructions and ex.instructions.strip() != ex.task.strip():
-            task += ["", ex.instructions]
+        instructions = without_repeats(ex.instructions, ex.task).strip()
+        if instructions:
+            task += ["", instructions]
         cells.append(
             new_markdown_cell("\n".join(task), metadata={"exercise": i, "level": ex.level})
         )

@@ -127,6 +127,19 @@ def _norm_sentence(sentence: str) -> str:
     return " ".join(t for t in words(sentence) if t.isalnum())
 
 
+def without_repeats(text: str, before: str) -> str:
+    """``text`` without the sentences ``before`` already says (same words, case and
+    punctuation aside): two fields that each pass can still repeat a sentence once they
+    are printed together."""
+    said = {_norm_sentence(s) for s in _sentences(before)}
+    repeated = [s for s in _sentences(text) if _norm_sentence(s) in said]
+    for sentence in repeated:
+        text = text.replace(sentence, "", 1)  # the rest keeps its own lines
+    if not repeated:
+        return text
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip()).strip()
+
+
 def _similar(a: str, b: str) -> float:
     """Share of the shorter text's content words that the other has."""
     wa = {t for t in words(a) if t.isalnum() and len(t) > 2}
