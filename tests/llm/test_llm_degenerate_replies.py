@@ -124,14 +124,30 @@ def test_list_items_go_only_down_to_the_lists_minimum() -> None:
         "negative_example": "past 50 steps the samples stop changing",
         "where": "the sampling section",
     }
-    bad = {**good, "why": "and so on and so on and so on and so on and so on and so on"}
-    reply = MisconceptionReply.model_validate({"misconceptions": [good, bad, good, bad]})
+    bad = {
+        "misconception": "a bigger model is always slower",
+        "why": "and so on and so on and so on and so on and so on and so on",
+        "negative_example": "a distilled model of the same size runs in eight steps",
+        "where": "the speed section",
+    }
+    other = {
+        "misconception": "the text encoder draws the image",
+        "why": "the prompt is what the user sees change",
+        "negative_example": "swap the decoder and the same prompt gives another picture",
+        "where": "the architecture section",
+    }
+    bad_too = {
+        **bad,
+        "misconception": "guidance adds detail",
+        "negative_example": "at scale 20 the colours burn out",
+    }
+    reply = MisconceptionReply.model_validate({"misconceptions": [good, bad, other, bad_too]})
     fields = degenerate_fields(reply, MisconceptionReply)
     assert [f.location for f in fields] == ["misconceptions[1].why", "misconceptions[3].why"]
     fixed = replace_degenerate(reply, fields)
     # min 3: one item can go, the other keeps its place with the marker
     assert len(fixed.misconceptions) == 3
-    assert [m.why for m in fixed.misconceptions] == [good["why"], good["why"], NO_ANSWER]
+    assert [m.why for m in fixed.misconceptions] == [good["why"], other["why"], NO_ANSWER]
 
 
 def test_code_is_checked_as_code_and_replaced_by_a_comment() -> None:
@@ -215,3 +231,36 @@ def test_other_schema_errors_still_fail_after_the_last_attempt(make_server: Make
     server = make_server(ok(missing), ok(missing), ok(missing))
     with pytest.raises(LLMError, match="no valid SectionReply after 3 attempt"):
         openai_provider(server).complete(MESSAGES, SectionReply, phase="design")
+
+
+def test_the_same_text_in_two_fields_of_one_reply_is_refused() -> None:
+    # the main job after the grammar-last sampler: design_practice gave four exercises the
+    # same task, each passing alone; the lesson's NotebookBlock printed it four times
+    from lesson_author.pipeline.schemas import PracticeReply
+
+    task = "Load the pipeline, run one step and print the shape of the latent it returns."
+    reply = PracticeReply.model_validate(
+        {
+            "guided": [{"title": "Load it", "task": task}, {"title": "Again", "task": task}],
+            "supported": {"title": "Time it", "task": "Time eight steps against fifty steps."},
+            "independent": {"title": "Compare", "task": task.upper()},
+        }
+    )
+    fields = degenerate_fields(reply, PracticeReply)
+    assert [(f.location, f.reason.kind) for f in fields] == [
+        ("guided[1].task", "repeated-field"),
+        ("independent.task", "repeated-field"),
+    ]
+    assert "the same text as guided[0].task" in str(fields[0])
+    fixed = replace_degenerate(reply, fields)
+    assert [g.task for g in fixed.guided] == [task], "a list item that may go, goes"
+    assert fixed.independent.task == NO_ANSWER
+    # short labels may repeat: "Hands-on practice" twice is no loop
+    short = PracticeReply.model_validate(
+        {
+            "guided": [{"title": "Practice", "task": "Run the cell."}],
+            "supported": {"title": "Practice", "task": "Run the cell."},
+            "independent": {"title": "Own", "task": "Write your own sampler loop."},
+        }
+    )
+    assert degenerate_fields(short, PracticeReply) == []

@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol, TypedDict, TypeVar, get_origin, runti
 
 from pydantic import BaseModel, ValidationError
 
-from lesson_author.text.degenerate import NO_ANSWER, Degeneracy, find_degenerate
+from lesson_author.text.degenerate import NO_ANSWER, Degeneracy, find_degenerate, repeated_text
 
 from .errors import LLMError, one_line
 from .usage import Usage
@@ -123,6 +123,14 @@ _CODE_DESCRIPTION = re.compile(r"\b(?:code|python|source)\b", re.IGNORECASE)
 NO_ANSWER_CODE = f"# {NO_ANSWER}"
 
 
+def _location(path: tuple[str | int, ...]) -> str:
+    """`sections[2].body`: a field of a reply, list indices included."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
 @dataclass(frozen=True)
 class DegenerateField:
     """One degenerate string of a validated reply: where it is and why it is refused."""
@@ -141,10 +149,7 @@ class DegenerateField:
 
     @property
     def location(self) -> str:
-        out = ""
-        for part in self.path:
-            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-        return out
+        return _location(self.path)
 
     def __str__(self) -> str:
         return f"{self.location}: degenerate text ({self.reason})"
@@ -223,11 +228,15 @@ def degenerate_fields(instance: BaseModel, schema: type[BaseModel]) -> list[Dege
     `echoes`; code fields only for loops and digit runs."""
     keys = _property_names(schema)
     found: list[DegenerateField] = []
+    seen: dict[str, str] = {}  # prose already in the reply -> the field it was in
     for path, text, description, code in _strings(instance, ()):
         if text.strip() in (NO_ANSWER, NO_ANSWER_CODE):
             continue
         echoes = (description,) if description else ()
         reasons = find_degenerate(text, code=code, echoes=echoes, keys=keys)
+        if not reasons and not code:
+            repeat = repeated_text(text, seen, _location(path))
+            reasons = [repeat] if repeat else []
         if reasons:
             found.append(DegenerateField(path, reasons[0], code))
     return found

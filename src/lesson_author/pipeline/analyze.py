@@ -252,7 +252,17 @@ def analyze_node(state: LessonState, run: RunContext) -> dict[str, Any]:
         ]
 
     gaps = sum(1 for p in outcome.prerequisites if p.status == "GAP")
-    return {
+    update: dict[str, Any] = {
         "analysis": outcome,
         "_progress": f"{len(outcome.prerequisites)} prerequisites, {gaps} gap(s)",
     }
+    if "prerequisites" in tasks and outcome.dropped:
+        # the planning document marks each row computed or added; what the model left out
+        # of the computed rows is said in the run's notes
+        shown = ", ".join(outcome.dropped[:8]) + (" ..." if len(outcome.dropped) > 8 else "")
+        note = (
+            f"analyze: the model left out {len(outcome.dropped)} prerequisite(s) computed "
+            f"from the plans: {shown} (see `author state {state.slug}`)"
+        )
+        update["notes"] = [note]
+    return update

@@ -127,6 +127,22 @@ def _norm_sentence(sentence: str) -> str:
     return " ".join(t for t in words(sentence) if t.isalnum())
 
 
+#: a string this long (in words) that comes back whole elsewhere in one reply is a repeat
+REPEATED_FIELD_WORDS = 6
+
+
+def repeated_text(text: str, seen: dict[str, str], where: str) -> Degeneracy | None:
+    """A repeat when ``text`` (words only) is a text already in ``seen`` (key -> where it was);
+    otherwise records it there. Two fields of one reply that each pass can be the same words."""
+    key = _norm_sentence(text)
+    if len(key.split()) < REPEATED_FIELD_WORDS:
+        return None
+    first = seen.setdefault(key, where)
+    if first == where:
+        return None
+    return Degeneracy("repeated-field", f"the same text as {first}", _excerpt(text.strip()))
+
+
 def without_repeats(text: str, before: str) -> str:
     """``text`` without the sentences ``before`` already says (same words, case and
     punctuation aside): two fields that each pass can still repeat a sentence once they
