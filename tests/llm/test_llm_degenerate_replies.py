@@ -251,7 +251,7 @@ def test_the_same_text_in_two_fields_of_one_reply_is_refused() -> None:
         ("guided[1].task", "repeated-field"),
         ("independent.task", "repeated-field"),
     ]
-    assert "the same text as guided[0].task" in str(fields[0])
+    assert "a sentence of guided[0].task again" in str(fields[0])
     fixed = replace_degenerate(reply, fields)
     assert [g.task for g in fixed.guided] == [task], "a list item that may go, goes"
     assert fixed.independent.task == NO_ANSWER
@@ -264,3 +264,51 @@ def test_the_same_text_in_two_fields_of_one_reply_is_refused() -> None:
         }
     )
     assert degenerate_fields(short, PracticeReply) == []
+
+
+def test_code_that_repeats_the_prose_is_refused_code_that_repeats_code_is_not() -> None:
+    # the main job's notebook: a solution whose "code" was its notes' sentence again
+    notes = "Why it works. This is a starting point you can use as an example of the plan."
+    exercise = ExerciseDraft(
+        instructions="Load the pipeline and run it once.",
+        starter_code="pipe = load_pipeline('z-image-turbo', steps=8, dtype='bf16')\n# your code",
+        solution_code="This is a starting point you can use as an example of the plan.",
+        solution_notes=notes,
+    )
+    fields = degenerate_fields(exercise, ExerciseDraft)
+    assert [(f.location, f.reason.kind) for f in fields] == [("solution_code", "repeated-field")]
+    extends = exercise.model_copy(
+        update={
+            "solution_code": (
+                "pipe = load_pipeline('z-image-turbo', steps=8, dtype='bf16')\nimage = pipe(prompt)"
+            )
+        }
+    )
+    assert degenerate_fields(extends, ExerciseDraft) == [], "a solution extends its starter code"
+
+
+def test_a_salvaged_reply_is_checked_for_degenerate_text_too() -> None:
+    # the main job (design_scope): a reply saved from a too-short string still held a list
+    # item that was the field's own name, "in_scope", and it reached the planning document
+    from lesson_author.llm.base import RawReply, complete_with_validation
+    from lesson_author.pipeline.schemas import ScopeReply
+
+    note = {"analogy": "a shared desk", "note": "both modalities write on one sequence"}
+    reply = {
+        "extend": [note],
+        "misleading": [{"analogy": "two pipelines", "note": "there is one stream, not two"}],
+        "in_scope": ["The single-stream block and its refiner layers", "", "in_scope"],
+        "out_of_scope": ["Training from scratch on a cluster", "Video generation models"],
+        "depth_targets": [{"concept": "single stream", "depth": "DEVELOPED", "reason": "core"}],
+    }
+    text = json.dumps(reply)
+
+    def generate(conversation):  # type: ignore[no-untyped-def]
+        return RawReply(text=text, prompt_tokens=1, completion_tokens=1)
+
+    scope, usage = complete_with_validation(
+        generate, MESSAGES, ScopeReply, phase="design_scope", model="m", max_retries=1
+    )
+    assert "in_scope" not in scope.in_scope
+    assert scope.in_scope[0] == "The single-stream block and its refiner layers"
+    assert usage.no_answer.count("in_scope[]") == 2

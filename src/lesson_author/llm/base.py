@@ -229,13 +229,15 @@ def degenerate_fields(instance: BaseModel, schema: type[BaseModel]) -> list[Dege
     keys = _property_names(schema)
     found: list[DegenerateField] = []
     seen: dict[str, str] = {}  # prose already in the reply -> the field it was in
-    for path, text, description, code in _strings(instance, ()):
+    # prose first, so that code is compared with all of it
+    strings = sorted(_strings(instance, ()), key=lambda found: found[3])
+    for path, text, description, code in strings:
         if text.strip() in (NO_ANSWER, NO_ANSWER_CODE):
             continue
         echoes = (description,) if description else ()
         reasons = find_degenerate(text, code=code, echoes=echoes, keys=keys)
-        if not reasons and not code:
-            repeat = repeated_text(text, seen, _location(path))
+        if not reasons:  # code is compared with the prose (a solution that is its notes again)
+            repeat = repeated_text(text, seen, _location(path), record=not code)
             reasons = [repeat] if repeat else []
         if reasons:
             found.append(DegenerateField(path, reasons[0], code))
@@ -437,8 +439,11 @@ def complete_with_validation(
     for text in reversed(refused):
         salvaged = salvage_short_strings(text, schema)
         if salvaged is not None:
-            usage.no_answer = salvaged[1]
-            return salvaged[0], usage
+            # what the salvaged reply says is checked like any other reply's
+            instance, short = salvaged
+            bad = degenerate_fields(instance, schema)
+            usage.no_answer = short + [f.field for f in bad]
+            return replace_degenerate(instance, bad) if bad else instance, usage
     raise LLMError(
         f"phase '{phase}', model '{model}': no valid {schema.__name__} after "
         f"{attempts} attempt(s); last validation error: {one_line(last_error, 500)}",

@@ -131,16 +131,26 @@ def _norm_sentence(sentence: str) -> str:
 REPEATED_FIELD_WORDS = 6
 
 
-def repeated_text(text: str, seen: dict[str, str], where: str) -> Degeneracy | None:
-    """A repeat when ``text`` (words only) is a text already in ``seen`` (key -> where it was);
-    otherwise records it there. Two fields of one reply that each pass can be the same words."""
-    key = _norm_sentence(text)
-    if len(key.split()) < REPEATED_FIELD_WORDS:
-        return None
-    first = seen.setdefault(key, where)
-    if first == where:
-        return None
-    return Degeneracy("repeated-field", f"the same text as {first}", _excerpt(text.strip()))
+def repeated_text(
+    text: str, seen: dict[str, str], where: str, *, record: bool = True
+) -> Degeneracy | None:
+    """A repeat when a sentence of ``text`` (REPEATED_FIELD_WORDS words or more; case and
+    punctuation aside) is one an earlier field of the reply already has (``seen``: sentence ->
+    the field it was in); otherwise ``text``'s sentences are recorded there. Two fields that
+    each pass can hold the same words, which the document then prints twice. With ``record``
+    False the text is only compared (code: a solution repeats its starter code's lines)."""
+    keys = [
+        k for k in map(_norm_sentence, _sentences(text)) if len(k.split()) >= REPEATED_FIELD_WORDS
+    ]
+    for key in keys:
+        first = seen.get(key)
+        if first is not None and first != where:
+            return Degeneracy(
+                "repeated-field", f"a sentence of {first} again", _excerpt(text.strip())
+            )
+    for key in keys if record else ():
+        seen.setdefault(key, where)
+    return None
 
 
 def without_repeats(text: str, before: str) -> str:
