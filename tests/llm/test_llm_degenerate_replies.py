@@ -312,3 +312,34 @@ def test_a_salvaged_reply_is_checked_for_degenerate_text_too() -> None:
     assert "in_scope" not in scope.in_scope
     assert scope.in_scope[0] == "The single-stream block and its refiner layers"
     assert usage.no_answer.count("in_scope[]") == 2
+
+
+def test_repeats_alone_are_not_re_asked_where_re_asks_are_few() -> None:
+    from lesson_author.llm.base import RawReply, complete_with_validation
+    from lesson_author.pipeline.schemas import PracticeReply
+
+    task = "Load the pipeline, run one step and print the shape of the latent it returns."
+    repeated = {
+        "guided": [{"title": "Load it", "task": task}],
+        "supported": {"title": "Time it", "task": task},
+        "independent": {"title": "Compare", "task": "Compare eight steps with fifty steps."},
+    }
+    fixed = {**repeated, "supported": {"title": "Time it", "task": "Time eight sampling steps."}}
+    for retries, calls, supported in ((1, 1, NO_ANSWER), (None, 2, "Time eight sampling steps.")):
+        replies = iter([json.dumps(repeated), json.dumps(fixed)])
+
+        def generate(conversation):  # type: ignore[no-untyped-def]
+            return RawReply(text=next(replies), prompt_tokens=1, completion_tokens=1)
+
+        reply, usage = complete_with_validation(
+            generate,
+            MESSAGES,
+            PracticeReply,
+            phase="design_practice",
+            model="m",
+            max_retries=2,
+            degenerate_retries=retries,
+        )
+        assert usage.calls == calls, retries
+        assert reply.supported.task == supported
+        assert reply.guided[0].task == task

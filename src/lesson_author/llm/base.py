@@ -13,7 +13,13 @@ from typing import Any, Literal, Protocol, TypedDict, TypeVar, get_origin, runti
 
 from pydantic import BaseModel, ValidationError
 
-from lesson_author.text.degenerate import NO_ANSWER, Degeneracy, find_degenerate, repeated_text
+from lesson_author.text.degenerate import (
+    NO_ANSWER,
+    REPEAT,
+    Degeneracy,
+    find_degenerate,
+    repeated_text,
+)
 
 from .errors import LLMError, one_line
 from .usage import Usage
@@ -423,6 +429,12 @@ def complete_with_validation(
             if best is None or len(bad) < len(best[1]):
                 best = (result, bad)
             if degenerate_retries is not None and usage.degenerate_replies > degenerate_retries:
+                break
+            if degenerate_retries is not None and all(f.reason.kind == REPEAT for f in bad):
+                # a provider with few re-asks (the embedded model): a reply whose only fault is
+                # prose repeated from another field keeps the rest; re-asking cost the main job
+                # 34 more refused replies and two minutes, and the repeats came back
+                best = (result, bad)
                 break
             result = describe_degenerate(bad)
         else:

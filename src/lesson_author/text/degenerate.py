@@ -127,8 +127,9 @@ def _norm_sentence(sentence: str) -> str:
     return " ".join(t for t in words(sentence) if t.isalnum())
 
 
-#: a string this long (in words) that comes back whole elsewhere in one reply is a repeat
+#: a sentence this long (in words) that comes back in another field of one reply is a repeat
 REPEATED_FIELD_WORDS = 6
+REPEAT = "repeated-field"
 
 
 def repeated_text(
@@ -145,9 +146,7 @@ def repeated_text(
     for key in keys:
         first = seen.get(key)
         if first is not None and first != where:
-            return Degeneracy(
-                "repeated-field", f"a sentence of {first} again", _excerpt(text.strip())
-            )
+            return Degeneracy(REPEAT, f"a sentence of {first} again", _excerpt(text.strip()))
     for key in keys if record else ():
         seen.setdefault(key, where)
     return None
