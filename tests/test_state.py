@@ -118,3 +118,22 @@ def test_a_name_written_as_alternatives_matches_either(whole_corpus: StudentStat
     match = match_known("Z-Image / S3-DiT", whole_corpus)
     assert match is not None
     assert match.concept.concept.startswith("S3-DiT single-stream architecture")
+
+
+@pytest.mark.corpus
+def test_a_slug_cited_without_its_first_word_is_that_lesson(corpus_dir: Path) -> None:
+    # series-5/module-5-3/plan.md:63: the MoE connection's source is "4.2 (transformer-block)";
+    # the slug is the-transformer-block, whose rows the lesson's computed prerequisites count
+    from lesson_author.state import _cited_lessons, lesson_numbers
+
+    tree = CourseTree.open(corpus_dir)
+    numbers = lesson_numbers(tree.lessons_in_order())
+    assert "transformer-block" not in numbers and "the-transformer-block" in numbers
+    text = '"attention reads, FFN writes" (Series 4.2 (transformer-block))'
+    assert _cited_lessons(text, numbers) == {"the-transformer-block"}
+    # a word that ends more than one slug names none of them
+    ambiguous = [s for s in numbers if s.endswith("-language-models")]
+    assert len(ambiguous) > 1
+    assert not _cited_lessons("as in (language-models) before", numbers)
+    state = lesson_state(tree, "mixture-of-experts")
+    assert any(p.lesson == "the-transformer-block" for p in state.prerequisites)

@@ -206,10 +206,18 @@ def _row_tokens_estimate(fact: ConceptFact) -> int:
     return (len(fact.concept) + len(fact.notes) + len(fact.source) + 30) // 4
 
 
+_HYPHENATED = re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b")
+
+
 def _cited_lessons(text: str, numbers: dict[str, str]) -> set[str]:
     """Lesson slugs a row's text cites, by slug or by number ('7.2.2', '6.3.3')."""
     by_number = {number: slug for slug, number in numbers.items()}
     cited = {slug for slug in numbers if len(slug) > 3 and slug in text}
+    # a slug written without its first word ("4.2 (transformer-block)" for the-transformer-block)
+    for word in set(_HYPHENATED.findall(text)) - cited:
+        ends = [slug for slug in numbers if slug.endswith("-" + word)]
+        if len(ends) == 1:
+            cited.add(ends[0])
     for match in _CITATION.findall(text):
         if match in by_number:
             cited.add(by_number[match])
