@@ -98,6 +98,15 @@ class ErrorBoundary(TyperGroup):
             fail(f"{where}{exc.strerror or exc}")
 
 
+NoExecuteOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-execute",
+        help="Do not run the notebook in the review (it is parsed only, and the review says "
+        "so). Default: run it, sandboxed; execute = false under tool.author in "
+        "pyproject.toml turns it off.",
+    ),
+]
 WaitOption = Annotated[
     bool,
     typer.Option(
@@ -430,15 +439,7 @@ def lesson(
         bool,
         typer.Option("--continue", help="Continue a run paused at an approval gate."),
     ] = False,
-    no_execute: Annotated[
-        bool,
-        typer.Option(
-            "--no-execute",
-            help="Do not run the notebook in the review (it is parsed only, and the review says "
-            "so). Default: run it, sandboxed; execute = false under tool.author in "
-            "pyproject.toml turns it off.",
-        ),
-    ] = False,
+    no_execute: NoExecuteOption = False,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -627,15 +628,7 @@ def review(
     no_cache: NoCacheOption = False,
     as_json: JsonOption = False,
     wait: WaitOption = False,
-    no_execute: Annotated[
-        bool,
-        typer.Option(
-            "--no-execute",
-            help="Do not run the notebook in the review (it is parsed only, and the review says "
-            "so). Default: run it, sandboxed; execute = false under tool.author in "
-            "pyproject.toml turns it off.",
-        ),
-    ] = False,
+    no_execute: NoExecuteOption = False,
 ) -> None:
     """Review the lesson as it is on disk (after hand edits too); exit 3 unless PASS."""
     _execution(no_execute)
