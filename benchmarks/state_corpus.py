@@ -51,6 +51,7 @@ class Figures:
     slug: str
     relevant: int = 0
     recalled: int = 0
+    unreachable: int = 0  # reference rows no record row before the lesson matches by name
     prompt_tokens: int = 0
     prerequisites: int = 0
     computed: int = 0
@@ -142,7 +143,13 @@ def measure(
         ):
             figures.recalled += 1
         else:
-            figures.missed.append(f"{concept_name(row.concept)[:60]} [{row.source[:30]}]")
+            reachable = any(
+                in_scope(c.lesson, c.module, scope) and name_matches(row.concept, c.concept)
+                for c in state.student.concepts
+            )
+            figures.unreachable += 0 if reachable else 1
+            mark = "" if reachable else " (no record row of that name)"
+            figures.missed.append(f"{concept_name(row.concept)[:60]} [{row.source[:30]}]{mark}")
 
     for ref in plan.prerequisites:
         figures.prerequisites += 1
@@ -228,6 +235,18 @@ def main(argv: list[str] | None = None) -> int:
         f"prompt tokens mean {statistics.mean(prompts):.0f}, max {max(prompts)} "
         f"({sum(r.relevant for r in rows)} rows; {sum(r.external for r in rows)} rows whose "
         "source names no lesson or module of the course left out)"
+    )
+    reachable = [
+        (r.recalled / (r.relevant - r.unreachable), r.slug)
+        for r in with_relevant
+        if r.relevant > r.unreachable
+    ]
+    print(
+        f"    of which {sum(r.unreachable for r in rows)} rows name a concept no record row "
+        "before the lesson has (no candidate set can hold them); over the other rows recall "
+        f"is mean {statistics.mean(v for v, _ in reachable):.1%}, min "
+        f"{min(reachable)[0]:.1%} ({min(reachable)[1]}), "
+        f"{sum(1 for v, _ in reachable if v < RECALL_MIN)} lesson(s) below {RECALL_MIN:.0%}"
     )
     print(
         f"(b) prerequisites found {found_share:.1%} "
