@@ -328,7 +328,7 @@ def test_repeats_alone_are_not_re_asked_where_re_asks_are_few() -> None:
     for retries, calls, supported in ((1, 1, NO_ANSWER), (None, 2, "Time eight sampling steps.")):
         replies = iter([json.dumps(repeated), json.dumps(fixed)])
 
-        def generate(conversation):  # type: ignore[no-untyped-def]
+        def generate(conversation, replies=replies):  # type: ignore[no-untyped-def]
             return RawReply(text=next(replies), prompt_tokens=1, completion_tokens=1)
 
         reply, usage = complete_with_validation(
@@ -343,3 +343,35 @@ def test_repeats_alone_are_not_re_asked_where_re_asks_are_few() -> None:
         assert usage.calls == calls, retries
         assert reply.supported.task == supported
         assert reply.guided[0].task == task
+
+
+def test_a_code_field_written_as_a_fenced_block_is_unwrapped() -> None:
+    # Qwen2.5-Coder-1.5B on the main job: every starter and solution cell began with ```python
+    # and the review found each "not valid Python"
+    from lesson_author.llm.base import RawReply, complete_with_validation
+
+    reply = {
+        "instructions": "Print the shape of the latent.",
+        "starter_code": "```python\nlatent = pipe.encode(image)\n# print its shape\n```",
+        "solution_code": "```\nprint(latent.shape)\n```\n",
+        "solution_notes": "The latent is 16 channels at an eighth of the size.",
+    }
+
+    def generate(conversation):  # type: ignore[no-untyped-def]
+        return RawReply(text=json.dumps(reply), prompt_tokens=1, completion_tokens=1)
+
+    exercise, _ = complete_with_validation(
+        generate, MESSAGES, ExerciseDraft, phase="build_notebook", model="m", max_retries=0
+    )
+    assert exercise.starter_code == "latent = pipe.encode(image)\n# print its shape"
+    assert exercise.solution_code == "print(latent.shape)"
+    # prose keeps its fences; so does code with more than one block
+    prose = ExerciseDraft(
+        instructions="```python\nx = 1\n```",
+        starter_code="```python\na = 1\n```\ntext\n```python\nb = 2\n```",
+        solution_code="x = 1",
+    )
+    from lesson_author.llm.base import unwrap_code_fields
+
+    same = unwrap_code_fields(prose.model_copy(deep=True))
+    assert same.instructions == prose.instructions and same.starter_code == prose.starter_code

@@ -228,6 +228,29 @@ def _strings(
                 yield where, item, info.description, code
 
 
+# a code field whose whole value is one markdown fence: the code is inside it
+_FENCED_VALUE = re.compile(r"\A\s*(`{3,})[\w+.-]*[ \t]*\n(?P<code>.*?)\n?\1\s*\Z", re.DOTALL)
+
+
+def unwrap_code_fields(instance: ModelT) -> ModelT:
+    """``instance`` with each code field written as a fenced block unwrapped to the code.
+
+    Coder models answer a `solution_code` field with "```python ... ```"; a notebook cell
+    holding that does not parse, and a lesson's code block would be fenced twice."""
+    for path, text, _, code in list(_strings(instance, ())):
+        match = _FENCED_VALUE.match(text) if code else None
+        if match is None or "```" in match["code"]:
+            continue
+        owner: Any = instance
+        for part in path[:-1]:
+            owner = owner[part] if isinstance(part, int) else getattr(owner, part)
+        if isinstance(path[-1], int):
+            owner[path[-1]] = match["code"]
+        else:
+            object.__setattr__(owner, path[-1], match["code"])
+    return instance
+
+
 def degenerate_fields(instance: BaseModel, schema: type[BaseModel]) -> list[DegenerateField]:
     """The degenerate strings of a validated reply (lesson_author.text.degenerate decides):
     each checked with the schema's property names as `keys` and its field's description as
@@ -421,6 +444,7 @@ def complete_with_validation(
         usage.generate_s += reply.generate_s
         result = validate_reply(reply.text, schema)
         if not isinstance(result, str):
+            result = unwrap_code_fields(result)
             bad = degenerate_fields(result, schema)
             if not bad:
                 usage.latency_s = time.perf_counter() - started
@@ -453,6 +477,7 @@ def complete_with_validation(
         if salvaged is not None:
             # what the salvaged reply says is checked like any other reply's
             instance, short = salvaged
+            instance = unwrap_code_fields(instance)
             bad = degenerate_fields(instance, schema)
             usage.no_answer = short + [f.field for f in bad]
             return replace_degenerate(instance, bad) if bad else instance, usage
