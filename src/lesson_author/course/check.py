@@ -15,7 +15,8 @@ What is checked (``code`` in brackets):
   (``missing-verdict``), and Summary counts that disagree with the findings (``counts``).
 * degenerate text (a loop, a repeated sentence, a placeholder...) in any record or
   planning document (``degenerate-text``): an error in a record, a warning in a plan;
-* a section the tools read that the parser cannot (``unread-section``).
+* a section the tools read that the parser cannot (``unread-section``);
+* table rows after a blank line, which markdown shows as text (``split-table``).
 
 A series folder without a ``plan.md`` is checked against its module plans'
 lesson sequences instead.
@@ -27,7 +28,8 @@ deviations the course's own authors make on purpose or that lose nothing
 yet: a verdict that departs from the verdict rule (``verdict``; e.g. NEEDS
 REVISION beside one CRITICAL), a section a lesson's tools read that is
 written in a form the parser does not read (``unread-section``: topic
-allocation, outline, connections, target concept), and degenerate text in
+allocation, outline, connections, target concept), table rows after a blank line
+(``split-table``: the tools read them, markdown shows them as text), and degenerate text in
 the prose of a planning document (``degenerate-text``).  ``author check``
 exits 1 on errors only, unless ``--strict``.
 """
@@ -64,7 +66,7 @@ from lesson_author.errors import RecordsError
 
 ERROR = "error"
 WARNING = "warning"
-WARNING_CODES = frozenset({"verdict", "unread-section"})
+WARNING_CODES = frozenset({"verdict", "unread-section", "split-table"})
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,15 @@ def check_tree(
 
     # ---- module records
     for module, (path, record) in records.items():
+        for slot in record.layout:
+            for line in sorted(int(k[4:]) for k in getattr(slot, "style", {}) if k[:4] == "gap@"):
+                out.add(
+                    path,
+                    line,
+                    "table rows after a blank line: markdown ends the table there and shows "
+                    "these rows as text (the tools still read them as rows)",
+                    "split-table",
+                )
         for row in record.concepts:
             split = bool(row.extra) and row.depth is None
             if row.depth is None:
