@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from example_course import EXAMPLE_COURSE  # the committed course, not the live lessons/
 from typer.testing import CliRunner
 
 from lesson_author.cli import app
@@ -14,7 +15,6 @@ from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, lesson_slugs
 from lesson_author.state import lesson_state, match_known
 
-EXAMPLE_COURSE = Path(__file__).resolve().parents[1] / "lessons"
 SLUG = "z-image"
 
 
