@@ -11,7 +11,8 @@ SmolLM2-135M), and prints:
   what the run's tokens cost at those rates) and the wall time as a ratio to it;
 - fields left as NO_ANSWER (degenerate after every attempt), per phase and field;
 - the strings the degenerate-text detector flags in the planning document (scan_markdown)
-  and in the lesson (scan_markdown on the MDX; find_degenerate on each notebook cell);
+  and in the lesson (scan_markdown on the MDX; find_degenerate on each notebook cell), and the
+  last review's degenerate-text findings (it reads the rendered sections, components too);
 - the planning document's checklist results, and the verdict per iteration.
 
 With --json the same figures are printed as one JSON object.
@@ -143,8 +144,26 @@ def run(model: Path | None, folder: Path, timeout: float) -> dict[str, Any]:
         "flagged_strings": sum(len(v) for v in documents.values()),
         "checklists": checklist_results(project / "lessons"),
         "iterations": summary.get("iterations", []),
+        "review_degenerate": last_review_rule(project, "degenerate-text"),
         "status": summary.get("status"),
     }
+
+
+def last_review_rule(project: Path, rule: str) -> list[str]:
+    """The last review's findings of `rule`: the review reads each rendered section of the
+    lesson (components' text included), which scan_markdown on the MDX source does not."""
+    reviews = sorted(
+        (project / "reviews" / SLUG).glob("iteration-*.json"),
+        key=lambda p: int(p.stem.rsplit("-", 1)[1]),
+    )
+    if not reviews:
+        return []
+    data = json.loads(reviews[-1].read_text(encoding="utf-8"))
+    return [
+        f"{f.get('location', '')}: {f.get('issue', '')[:110]}"
+        for f in data.get("findings", [])
+        if f.get("rule") == rule
+    ]
 
 
 def print_report(result: dict[str, Any]) -> None:
@@ -189,6 +208,10 @@ def print_report(result: dict[str, Any]) -> None:
         print(f"  {name}: {len(flags)}")
         for flag in flags[:5]:
             print(f"    {flag}")
+    review_flags = result.get("review_degenerate", [])
+    print(f"the last review's degenerate-text findings (rendered sections): {len(review_flags)}")
+    for flag in review_flags[:5]:
+        print(f"  {flag}")
     for c in result["checklists"]:
         print(f"checklist {c['checklist']}: {c['passed']}/{c['of']}")
         for text in c["failed"]:

@@ -348,7 +348,7 @@ def test_repeats_alone_are_not_re_asked_where_re_asks_are_few() -> None:
 def test_a_code_field_written_as_a_fenced_block_is_unwrapped() -> None:
     # Qwen2.5-Coder-1.5B on the main job: every starter and solution cell began with ```python
     # and the review found each "not valid Python"
-    from lesson_author.llm.base import RawReply, complete_with_validation
+    from lesson_author.llm.base import RawReply, complete_with_validation, unwrap_code_fields
 
     reply = {
         "instructions": "Print the shape of the latent.",
@@ -365,13 +365,16 @@ def test_a_code_field_written_as_a_fenced_block_is_unwrapped() -> None:
     )
     assert exercise.starter_code == "latent = pipe.encode(image)\n# print its shape"
     assert exercise.solution_code == "print(latent.shape)"
+    # cut off at the field's length limit: no closing fence, the opening one still goes
+    cut = ExerciseDraft(
+        instructions="Run it.", starter_code="```python\nx = 1\ny = (", solution_code="x"
+    )
+    assert unwrap_code_fields(cut).starter_code == "x = 1\ny = ("
     # prose keeps its fences; so does code with more than one block
     prose = ExerciseDraft(
         instructions="```python\nx = 1\n```",
         starter_code="```python\na = 1\n```\ntext\n```python\nb = 2\n```",
         solution_code="x = 1",
     )
-    from lesson_author.llm.base import unwrap_code_fields
-
     same = unwrap_code_fields(prose.model_copy(deep=True))
     assert same.instructions == prose.instructions and same.starter_code == prose.starter_code

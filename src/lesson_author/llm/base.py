@@ -229,7 +229,8 @@ def _strings(
 
 
 # a code field whose whole value is one markdown fence: the code is inside it
-_FENCED_VALUE = re.compile(r"\A\s*(`{3,})[\w+.-]*[ \t]*\n(?P<code>.*?)\n?\1\s*\Z", re.DOTALL)
+# (a reply cut at the field's length limit has no closing fence)
+_FENCED_VALUE = re.compile(r"\A\s*(`{3,})[\w+.-]*[ \t]*\n(?P<code>.*?)(?:\n?\1\s*)?\Z", re.DOTALL)
 
 
 def unwrap_code_fields(instance: ModelT) -> ModelT:
