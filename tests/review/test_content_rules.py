@@ -233,3 +233,22 @@ def test_the_rule_id_round_trips_through_the_planning_document(reference) -> Non
         ("notebook-runs", "deterministic"),
         (None, "reviewer"),
     ]
+
+
+def test_text_the_model_could_not_write_never_passes(reference, tmp_path: Path) -> None:
+    # the embedded model's lessons carry "(no usable answer)" where a field stayed degenerate;
+    # no rule read it, so such a lesson could pass
+    from lesson_author.text.degenerate import NO_ANSWER
+
+    take = "Take a concrete case. A prompt gives 128 text tokens"
+    broken = bench.chain(
+        bench.mdx(take, f"{NO_ANSWER} A prompt gives 128 text tokens"),
+        bench.cell(
+            3, "Build the joint sequence length", f"Build the joint sequence length {NO_ANSWER}"
+        ),
+    )(reference)
+    found = [f for f in run(broken, tmp_path, execute=False) if f.rule == "no-answer"]
+    assert len(found) == 2 and all(f.severity.value == "CRITICAL" for f in found)
+    assert found[1].location == "Notebook cell 3"
+    assert found[0].location.startswith("Section") and "1 place(s)" in found[0].issue
+    assert not [f for f in run(reference, tmp_path, execute=False) if f.rule == "no-answer"]

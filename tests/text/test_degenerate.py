@@ -127,3 +127,17 @@ def test_without_repeats_drops_only_the_sentences_said_before() -> None:
     assert without_repeats("Write a loop.", "Write a loop!") == ""
     kept = "  x = 1  \n    - nested"
     assert without_repeats(kept, "Something else.") == kept, "untouched when nothing repeats"
+
+
+def test_a_quote_of_degenerate_text_is_not_degenerate_itself() -> None:
+    # CI: a review finding quoted 'The module......' (the lesson's dots and the excerpt's own
+    # "..."), and `author check` flagged the planning document's review record for it
+    from lesson_author.text.degenerate import find_degenerate as check
+
+    text = (
+        "Section 5: Z-Image Turbo 1.3.2 | 7.4.3 | 5.0.6 The module...... plans to create a new idea"
+    )
+    reasons = check(text + " " + text)
+    assert reasons
+    quote = reasons[0].excerpt
+    assert "......" not in quote and not check(f'The section is degenerate: "{quote}"')

@@ -314,16 +314,51 @@ def degenerate_sections(inp: ReviewInput) -> list[Finding]:
     return found
 
 
+@R.check(R.NO_ANSWER)
+def unanswered_sections(inp: ReviewInput) -> list[Finding]:
+    """Places where the lesson shows NO_ANSWER: text the model could not write, which the
+    student would miss. A section that is all marker is an empty section (its own rule)."""
+    lesson = inp.lesson
+    if lesson is None:
+        return []
+    places: list[tuple[str, list[str]]] = [
+        ("Lesson header", [lesson.title, lesson.objective]),
+        *((s.label, [s.heading, *(t for _, t, _ in section_pieces(s))]) for s in lesson.sections),
+        ("Summary", list(lesson.summary)),
+    ]
+    empty = {s.label for s in lesson.sections if _is_empty(s)}  # reported as empty sections
+    found = []
+    for where, texts in places:
+        times = sum(t.count(NO_ANSWER) for t in texts) if where not in empty else 0
+        if not times:
+            continue
+        found.append(
+            R.NO_ANSWER.finding(
+                title="Text the model could not write",
+                location=where,
+                issue=f'{times} place(s) here say "{NO_ANSWER}": the model gave no usable text.',
+                student_impact="The student meets a gap where the lesson should teach.",
+                suggested_fix="Write the missing text from the section's outline entry.",
+            )
+        )
+    return found
+
+
+def _is_empty(section: BuiltSection) -> bool:
+    """A content or check section with no text but NO_ANSWER and no blocks (practice, summary,
+    references and next step carry frame blocks)."""
+    prose = section.prose.strip()
+    empty = (not prose or prose == NO_ANSWER) and not section.blocks
+    return section.role in ("content", "check") and empty
+
+
 @R.check(R.EMPTY_SECTION)
 def empty_sections(inp: ReviewInput) -> list[Finding]:
     if inp.lesson is None:
         return []
     found = []
     for section in inp.lesson.sections:
-        if section.role not in ("content", "check"):
-            continue  # practice/summary/references/next carry frame blocks
-        prose = section.prose.strip()
-        if (not prose or prose == NO_ANSWER) and not section.blocks:
+        if _is_empty(section):
             found.append(
                 R.EMPTY_SECTION.finding(
                     title="Empty section",

@@ -43,7 +43,7 @@ from lesson_author.checks import registry as R
 from lesson_author.checks.inputs import CheckOptions, ReviewInput
 from lesson_author.course.models import Finding
 from lesson_author.lesson.notebook import NotebookInvalid, _code_in, _match_exercise, parse_notebook
-from lesson_author.text.degenerate import find_degenerate
+from lesson_author.text.degenerate import NO_ANSWER, find_degenerate
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -435,7 +435,7 @@ def _not_run(path: str, why: str) -> Finding:
     )
 
 
-@R.check(R.DEGENERATE_TEXT)
+@R.check(R.DEGENERATE_TEXT, R.NO_ANSWER)
 def degenerate_cells(inp: ReviewInput) -> list[Finding]:
     cells = _cells(inp)
     if cells is None:
@@ -446,6 +446,16 @@ def degenerate_cells(inp: ReviewInput) -> list[Finding]:
         if kind not in ("markdown", "code"):
             continue
         src = _source(cell)
+        if NO_ANSWER in src:
+            found.append(
+                R.NO_ANSWER.finding(
+                    title="Text the model could not write",
+                    location=_where(n),
+                    issue=f'The {kind} cell says "{NO_ANSWER}": the model gave no usable text.',
+                    student_impact="The exercise has a gap where the practice should be.",
+                    suggested_fix="Write the cell from the planned exercise.",
+                )
+            )
         if kind == "code":
             reasons = find_degenerate(src, code=True)
         else:  # fenced code in a markdown cell (a solution) is code, the rest is prose

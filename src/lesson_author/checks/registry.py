@@ -94,6 +94,9 @@ MDX_COMPONENT = rule(
 CODE_SYNTAX = rule("code-syntax", I, "a code block of the lesson does not parse in its language")
 DEGENERATE_TEXT = rule("degenerate-text", C, "degenerate text (loops, repeats, placeholders)")
 EMPTY_SECTION = rule("empty-section", C, "a section has a heading and nothing under it")
+NO_ANSWER = rule(
+    "no-answer", C, "the lesson or notebook shows '(no usable answer)' where the model wrote none"
+)
 # ---- coverage against the plan
 CONCEPT_NOT_TAUGHT = rule("concept-not-taught", C, "a planned new concept appears nowhere")
 MISCONCEPTION_UNADDRESSED = rule(

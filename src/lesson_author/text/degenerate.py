@@ -66,8 +66,11 @@ def words(text: str) -> list[str]:
 
 
 def _excerpt(text: str, start: int = 0, length: int = 60) -> str:
+    """A short quote of ``text``; runs of punctuation become one "…" (a finding that quotes
+    degenerate text would carry it into the planning document's review record)."""
     piece = " ".join(text[start : start + length].split())
-    return piece + ("..." if len(text) > start + length else "")
+    piece = re.sub(r"([.,;:!?])(?:\s?\1){2,}", "…", piece)
+    return piece + ("…" if len(text) > start + length else "")
 
 
 def _loop(tokens: list[str]) -> tuple[list[str], int] | None:
