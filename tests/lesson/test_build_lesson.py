@@ -182,3 +182,28 @@ def test_an_exercise_cell_does_not_repeat_the_task_in_its_instructions() -> None
         "the rest of the instructions stay, lines kept"
     )
     assert find_degenerate(cell) == []
+
+
+def test_a_section_does_not_say_one_sentence_twice_across_its_parts() -> None:
+    # CI (main job, SmolLM2): the review found a section degenerate because the model's
+    # paragraph and the plan's misconception warning said the same sentence
+    from lesson_author.checks.content import pieces_degeneracy, section_pieces
+    from lesson_author.lesson.lesson_doc import Aside, BuiltSection
+    from lesson_author.pipeline.lesson_writer import without_repeated_sentences
+
+    claim = "A single stream cannot tell text from image tokens at all."
+    section = BuiltSection(
+        heading="One stream",
+        prose=(
+            f"{claim} Refiner layers give each modality its own first pass.\n\n"
+            f"Then every token shares the blocks. {claim}"
+        ),
+        blocks=[Aside(kind="warning", title=f"Misconception: {claim}", body="Refiners run first.")],
+    )
+    assert pieces_degeneracy(section_pieces(section)), "the review would flag it"
+    fixed = without_repeated_sentences(section)
+    assert not pieces_degeneracy(section_pieces(fixed))
+    assert fixed.prose.count(claim) == 1 and "Refiner layers give each modality" in fixed.prose
+    assert fixed.blocks[0].title == f"Misconception: {claim}", "titles stay"
+    plain = BuiltSection(heading="Plain", prose="One idea here. Another idea there.")
+    assert without_repeated_sentences(plain) is plain

@@ -40,7 +40,7 @@ from lesson_author.lesson.lesson_doc import (
     section_role,
 )
 from lesson_author.lesson.mdx import _CODE, _KNOWN_TAGS
-from lesson_author.text.degenerate import NO_ANSWER, find_degenerate
+from lesson_author.text.degenerate import NO_ANSWER, Degeneracy, find_degenerate
 
 # ---------------------------------------------------------------- words (local; see TODO above)
 
@@ -277,6 +277,16 @@ def code_parses(inp: ReviewInput) -> list[Finding]:
 # ---------------------------------------------------------------- degenerate text, empty sections
 
 
+def pieces_degeneracy(pieces: list[tuple[str, str, bool]]) -> list[tuple[str, Degeneracy]]:
+    """(what, reason) for each piece of a section that is degenerate; when none is, the
+    repeats across its paragraphs and blocks (one prose text)."""
+    reasons = [(what, r) for what, text, code in pieces for r in find_degenerate(text, code=code)]
+    if not reasons:
+        prose = "\n\n".join(t for _, t, code in pieces if not code)
+        reasons = [("section", r) for r in find_degenerate(prose) if r.kind != "placeholder"]
+    return reasons
+
+
 @R.check(R.DEGENERATE_TEXT)
 def degenerate_sections(inp: ReviewInput) -> list[Finding]:
     lesson = inp.lesson
@@ -289,12 +299,7 @@ def degenerate_sections(inp: ReviewInput) -> list[Finding]:
         ("Summary", [("summary", s, False) for s in lesson.summary]),
     ]
     for where, pieces in places:
-        reasons = []
-        for what, text, code in pieces:
-            reasons += [(what, r) for r in find_degenerate(text, code=code)]
-        prose = "\n\n".join(t for _, t, code in pieces if not code)
-        if not reasons:  # repeats across paragraphs and blocks of one section
-            reasons += [("section", r) for r in find_degenerate(prose) if r.kind != "placeholder"]
+        reasons = pieces_degeneracy(pieces)
         if not reasons:
             continue
         what, first = reasons[0]

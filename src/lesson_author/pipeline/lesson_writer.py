@@ -14,11 +14,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from lesson_author.checks.content import pieces_degeneracy, section_pieces
 from lesson_author.course.models import Finding, LessonPlan, Misconception, OutlineSection
 from lesson_author.lesson.lesson_doc import (
     FRAME_ROLES,
+    Aside,
     BuiltLesson,
     BuiltSection,
+    GradientCard,
     PracticeNotebook,
     notebook_filename,
     section_role,
@@ -34,6 +37,7 @@ from lesson_author.lesson.schemas import (
     to_references,
     to_section,
 )
+from lesson_author.text.degenerate import without_repeats
 from lesson_author.text.words import word_set
 
 from .concurrency import map_in_order
@@ -103,7 +107,38 @@ def with_plan_blocks(
     """``built`` completed with the checks, code and misconceptions the plan spells out for it
     and the model left out (see ``build.schemas.complete_from_outline``)."""
     pairs = [(m.misconception, m.negative_example) for m in misconceptions_for(plan, planned)]
-    return complete_from_outline(built, planned.body, section_role(planned.title), pairs)
+    done = complete_from_outline(built, planned.body, section_role(planned.title), pairs)
+    return without_repeated_sentences(done)
+
+
+def without_repeated_sentences(section: BuiltSection) -> BuiltSection:
+    """``section`` without the prose sentences it already says, when the review's
+    degenerate-text rule would flag it for them.
+
+    The parts come from different places (the model's paragraphs, the plan's misconception
+    warnings and checks), and each passes alone; together they can say one sentence twice.
+    Titles, questions and code stay; repeated sentences leave paragraphs and card or warning
+    bodies. A section still flagged after that is left for the review to report."""
+    if not pieces_degeneracy(section_pieces(section)):
+        return section
+    fixed = " ".join(
+        f"{getattr(b, 'title', '')}. {getattr(b, 'question', '')}." for b in section.blocks
+    )
+    said = fixed
+    paragraphs = []
+    for para in re.split(r"\n\s*\n", section.prose):
+        kept = para if re.match(r"\s*(`{3,}|~{3,})", para) else without_repeats(para, said)
+        said += "\n" + para
+        if kept.strip():
+            paragraphs.append(kept)
+    blocks = []
+    for block in section.blocks:
+        if isinstance(block, Aside | GradientCard) and block.body.strip():
+            body = without_repeats(block.body, said) or block.body  # a card keeps some text
+            said += "\n" + block.body
+            block = block.model_copy(update={"body": body})
+        blocks.append(block)
+    return section.model_copy(update={"prose": "\n\n".join(paragraphs), "blocks": blocks})
 
 
 def frame_section(planned: OutlineSection) -> BuiltSection:
