@@ -137,3 +137,33 @@ def test_a_slug_cited_without_its_first_word_is_that_lesson(corpus_dir: Path) ->
     assert not _cited_lessons("as in (language-models) before", numbers)
     state = lesson_state(tree, "mixture-of-experts")
     assert any(p.lesson == "the-transformer-block" for p in state.prerequisites)
+
+
+@pytest.mark.corpus
+def test_the_latest_planning_documents_lend_their_prerequisites(corpus_dir: Path) -> None:
+    # series-1/module-1-3/lessons/backpropagation.md:44 lists "Gradient descent update rule"
+    # from gradient-descent; the lesson after it (backprop-worked-example) needs it too, and
+    # its record row is series-1/module-1-1/record.md:24, not the shorter "Gradient" row at :22
+    tree = CourseTree.open(corpus_dir)
+    state = lesson_state(tree, "backprop-worked-example")
+    rows = {p.concept: p for p in state.prerequisites}
+    update = rows["Gradient descent update rule"]
+    assert (update.lesson, update.actual) == ("gradient-descent", Depth.DEVELOPED)
+    assert update.named_by == "a prerequisite of backpropagation"
+    # a later lesson's document lends nothing: only the three documents before it do
+    lent = {p.named_by for p in state.prerequisites if p.named_by.startswith("a prerequisite")}
+    before = state.student.lessons[-3:]
+    assert lent and lent <= {f"a prerequisite of {slug}" for slug in before}
+
+
+@pytest.mark.corpus
+def test_rows_many_earlier_documents_list_are_offered_as_foundations(corpus_dir: Path) -> None:
+    # from-classification-to-generation (6.1.1) builds on series 1's "ML as function
+    # approximation" (series-1/module-1-1/record.md:10), which no plan text for it names; the
+    # Prerequisites tables of two earlier documents list it (one is
+    # series-4/module-4-1/lessons/what-is-a-language-model.md:58)
+    tree = CourseTree.open(corpus_dir)
+    state = lesson_state(tree, "from-classification-to-generation")
+    found = [c for c in state.candidates if c.concept.startswith("ML as function approximation")]
+    assert found and found[0].lesson == "what-is-learning"
+    assert "a prerequisite of 2 earlier lesson(s)" in found[0].reasons

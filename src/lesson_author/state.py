@@ -41,9 +41,17 @@ import bm25s
 
 from lesson_author.course.knowledge import KnownConcept, StudentState, student_state
 from lesson_author.course.models import CognitiveLoad, Depth, Prerequisite
+from lesson_author.errors import RecordsError
 from lesson_author.pipeline import schemas
 from lesson_author.pipeline.state import ConceptFact, LessonInfo, ModuleContext, PrerequisiteFact
-from lesson_author.text.words import concept_key, concept_name, stem, tokens, words
+from lesson_author.text.words import (
+    concept_key,
+    concept_name,
+    name_similarity,
+    stem,
+    tokens,
+    words,
+)
 
 if TYPE_CHECKING:
     from lesson_author.course.models import ModulePlan, ModuleRecord, SeriesPlan
@@ -66,6 +74,7 @@ BM25_WEIGHT = 2.0
 NAMED_BONUS = 2.0
 LESSON_WEIGHT = 2.0
 CITATION_BONUS_CAP = 4.0
+FOUNDATION_BONUS = 2.0
 MIN_CITED_COVERAGE = 0.3
 MAX_MENTAL_MODELS = 8
 
@@ -269,12 +278,14 @@ def select_candidates(
     token_budget: int = CANDIDATE_TOKEN_BUDGET,
     named: Sequence[ComputedPrerequisite] = (),
     lesson_texts: dict[str, str] | None = None,
+    listed: dict[str, int] | None = None,
 ) -> list[ConceptFact]:
     """The student-state rows worth offering the orient model, most relevant first, ids 1..n.
 
     `named` are the computed prerequisites: record rows the plans name for this lesson;
     `lesson_texts` each earlier lesson's slug, title and record summary (a lesson BM25
-    ranks for this one lends its rank to its rows).
+    ranks for this one lends its rank to its rows); `listed` how many earlier planning
+    documents list each row (by key) as a prerequisite.
 
     `lesson_text` is the lesson's title, description and topic allocation;
     `connections` are the series plan's (concept, earlier concept, source) rows.
@@ -341,6 +352,16 @@ def select_candidates(
     for i, c in enumerate(concepts):
         if (c.lesson, concept_key(c.concept)) in keys:
             boost(i, NAMED_BONUS, "named by the plans")
+
+    # 2a. rows the earlier planning documents list as prerequisites: the course's
+    #     foundations, raised by how many documents list them
+    if listed:
+        most = max(listed.values())
+        for i, c in enumerate(concepts):
+            count = listed.get(c.key, 0)
+            if count:
+                amount = FOUNDATION_BONUS * math.log1p(count) / math.log1p(most)
+                boost(i, amount, f"a prerequisite of {count} earlier lesson(s)")
 
     # 2b. series-plan connections that name this lesson's topics
     for concept, earlier, source in connections:
@@ -982,12 +1003,15 @@ def computed_prerequisites(
     summaries: dict[str, set[str]] | None = None,
     entries: Sequence[str] = (),
     builds_on: Sequence[str] = (),
+    inherited: Sequence[tuple[KnownConcept, str]] = (),
 ) -> list[ComputedPrerequisite]:
     """The plan's phrases for this lesson matched to record rows, deterministically.
 
     `entries` are more plan text about the lesson (its sequence row, load notes);
     `builds_on` the earlier lessons it follows or the plans cite for it, whose
-    rows all count (the sequence says the lesson builds on them).
+    rows all count (the sequence says the lesson builds on them); `inherited`
+    the record rows the latest lessons' planning documents list as prerequisites
+    (:func:`listed_prerequisites`), each with the lesson whose document lists it.
 
     Every window of up to three content words of every clause is looked up
     (:func:`match_known`); a row counts when the window holds at least half of
@@ -1065,6 +1089,19 @@ def computed_prerequisites(
                             concept_name(row.concept), row.depth, row.lesson, row.module, clause
                         ),
                     )
+    # the earlier documents' rows last: at equal counts the lesson's own plan words win
+    for row, listed_by in inherited:
+        hits[row.key] += 1
+        found.setdefault(
+            row.key,
+            ComputedPrerequisite(
+                concept_name(row.concept),
+                row.depth,
+                row.lesson,
+                row.module,
+                f"a prerequisite of {listed_by}",
+            ),
+        )
     ranked = sorted(found.values(), key=lambda p: -hits[concept_key_of(p)])
     rows = ranked[:MAX_COMPUTED]
     record_words: set[str] = set()
@@ -1092,6 +1129,73 @@ def computed_prerequisites(
         listed.add(key)
         rows.append(ComputedPrerequisite(term, Depth.NOT_TAUGHT, None, named_by=term))
     return rows
+
+
+# the planning documents of this many lessons before this one lend their prerequisites
+INHERITED_LESSONS = 3
+# a listed prerequisite is a row of the lesson its source cites when their names are this similar
+MIN_SOURCE_SIMILARITY = 0.5
+
+
+def resolve_listed(
+    name: str,
+    source: str,
+    student: StudentState,
+    numbers: dict[str, str],
+    weights: dict[str, float],
+    summaries: dict[str, set[str]] | None = None,
+) -> KnownConcept | None:
+    """The record row a planning document's prerequisite row names: the most similar row of
+    the lesson its Source cell cites, else the row :func:`match_known` finds; None when the
+    student does not have it."""
+    rows = [r for slug in _cited_lessons(source, numbers) for r in student.by_lesson(slug)]
+    words = set(tokens(concept_name(name)))
+    # "Gradient" holds all of itself that "Gradient descent update rule" holds: among rows
+    # as similar, the one sharing more of the name's words is it
+    best = max(
+        rows,
+        key=lambda r: (
+            name_similarity(name, r.concept),
+            len(words & set(tokens(concept_name(r.concept)))),
+        ),
+        default=None,
+    )
+    if best is not None and name_similarity(name, best.concept) >= MIN_SOURCE_SIMILARITY:
+        return best
+    match = match_known(name, student, weights, summaries)
+    return match.concept if match is not None else None
+
+
+def listed_prerequisites(
+    tree: CourseTree,
+    slug: str,
+    student: StudentState,
+    numbers: dict[str, str],
+    weights: dict[str, float],
+    summaries: dict[str, set[str]] | None = None,
+) -> list[tuple[KnownConcept, str]]:
+    """(record row, earlier lesson) for each row of the Prerequisites tables in the planning
+    documents of the lessons before `slug` that the student has, in course order.
+
+    What the lessons just before needed, the next one mostly needs too (on the corpus, two
+    thirds of a lesson's prerequisite rows are in the three documents before it), and the
+    rows many documents list are the course's foundations."""
+    found: list[tuple[KnownConcept, str]] = []
+    for lesson in student.lessons:
+        if lesson == slug:
+            continue
+        path = tree.lesson_plan_path(lesson)
+        if path is None or not path.is_file():
+            continue
+        try:
+            plan = tree.lesson_plan_at(path)
+        except (OSError, RecordsError):
+            continue  # an unreadable earlier document lends nothing; author check names it
+        for row in plan.prerequisites:
+            known = resolve_listed(row.concept, row.source, student, numbers, weights, summaries)
+            if known is not None:
+                found.append((known, lesson))
+    return found
 
 
 def concept_key_of(row: ComputedPrerequisite) -> str:
@@ -1231,8 +1335,18 @@ def lesson_state(
     # lesson before it in course order
     earlier = module.previous_lessons or student.lessons[-1:]
     builds_on = [s for s in [*earlier, *cited] if s in student.lessons]
+    listed = listed_prerequisites(tree, slug, student, numbers, weights, summaries)
+    latest = set([s for s in student.lessons if s != slug][-INHERITED_LESSONS:])
+    inherited = [(row, lesson) for row, lesson in listed if lesson in latest]
     prerequisites = computed_prerequisites(
-        student, info, module, weights, summaries, entries, list(dict.fromkeys(builds_on))
+        student,
+        info,
+        module,
+        weights,
+        summaries,
+        entries,
+        list(dict.fromkeys(builds_on)),
+        inherited,
     )
     candidates = select_candidates(
         student,
@@ -1243,6 +1357,7 @@ def lesson_state(
         token_budget=token_budget,
         named=[p for p in prerequisites if p.lesson],
         lesson_texts=lesson_texts_,
+        listed=dict(Counter(row.key for row, _ in listed)),
     )
     models = mental_models(tree, loc.module, module.previous_lessons)
     return LessonStudentState(
