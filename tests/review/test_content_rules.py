@@ -252,3 +252,26 @@ def test_text_the_model_could_not_write_never_passes(reference, tmp_path: Path) 
     assert found[1].location == "Notebook cell 3"
     assert found[0].location.startswith("Section") and "1 place(s)" in found[0].issue
     assert not [f for f in run(reference, tmp_path, execute=False) if f.rule == "no-answer"]
+
+
+def test_a_misconception_the_model_could_not_write_is_not_asked_for(reference, tmp_path) -> None:
+    # CI8: "Planned misconception not addressed: (no usable answer)" asked the lesson to
+    # correct a misconception the plan does not have; the plan's gap is no-answer's to report
+    from lesson_author.text.degenerate import NO_ANSWER
+
+    planned = '"Decoupled-DMD is a brand new objective unrelated to DMD"'
+    unplanned = bench.Build(
+        bench.replace(reference.plan, planned, NO_ANSWER), reference.mdx, reference.notebook
+    )
+    rule = "misconception-unaddressed"
+    assert not [f for f in run(unplanned, tmp_path, execute=False) if f.rule == rule]
+    # the same plan row with a statement the lesson does not address is still reported
+    stray = bench.Build(
+        bench.replace(reference.plan, planned, '"Patches are pixels in a different order"'),
+        reference.mdx,
+        reference.notebook,
+    )
+    found = [f for f in run(stray, tmp_path, execute=False) if f.rule == rule]
+    assert [f.title for f in found] == [
+        "Planned misconception not addressed: Patches are pixels in a different order"
+    ]

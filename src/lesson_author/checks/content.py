@@ -529,6 +529,8 @@ def misconceptions_addressed(inp: ReviewInput) -> list[Finding]:
     found = []
     for m in inp.plan.misconceptions:
         statement = m.misconception.strip().strip("\"'“”")
+        if NO_ANSWER in statement:
+            continue  # the plan has no misconception here to address; no-answer reports it
         want = _content_words(statement)
         if len(want) < 2:
             continue
