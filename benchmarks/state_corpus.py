@@ -55,6 +55,8 @@ class Figures:
     prompt_tokens: int = 0
     prerequisites: int = 0
     computed: int = 0
+    computed_taught: int = 0  # computed rows with a record row behind them
+    computed_used: int = 0  # of those, rows the document's tables name
     external: int = 0
     found: int = 0
     depth_agrees: int = 0
@@ -127,6 +129,14 @@ def measure(
             return True
         lessons, modules = scope
         return lesson in lessons or module in modules or lesson_module.get(lesson or "") in modules
+
+    referenced = [r.concept for r in plan.relevant_concepts] + [
+        r.concept for r in plan.prerequisites
+    ]
+    for p in state.prerequisites:
+        if p.lesson:
+            figures.computed_taught += 1
+            figures.computed_used += any(name_matches(ref, p.concept) for ref in referenced)
 
     rows = state.candidate_rows()  # the record rows offered (the prompt shortens their text)
     for row in plan.relevant_concepts:
@@ -254,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{depth_share:.1%} of those found; per-lesson found min "
         f"{min(r.found_share for r in with_prereqs):.0%}; computed rows per lesson: mean "
         f"{statistics.mean(r.computed for r in rows):.1f} (the documents' tables: "
-        f"{statistics.mean(r.prerequisites for r in with_prereqs):.1f})"
+        f"{statistics.mean(r.prerequisites for r in with_prereqs):.1f}); "
+        f"{sum(r.computed_used for r in rows) / max(1, sum(r.computed_taught for r in rows)):.1%}"
+        " of the computed rows with a record row are named in the document's tables"
     )
     slowest = max(rows, key=lambda r: r.seconds)
     print(

@@ -124,9 +124,9 @@ class ConceptIndex:
         detail = (self.full_tokens[i] - self.name_tokens[i]) & query - name
         notes = self.note_tokens[i] & query - name - detail
         score = (
-            sum(self.weight(t) for t in name)
-            + 0.5 * sum(self.weight(t) for t in detail)
-            + 0.25 * sum(self.weight(t) for t in notes)
+            math.fsum(self.weight(t) for t in name)
+            + 0.5 * math.fsum(self.weight(t) for t in detail)
+            + 0.25 * math.fsum(self.weight(t) for t in notes)
         )
         # long names share more words by chance; damp them a little
         score /= math.sqrt(max(1.0, len(self.full_tokens[i]) / 6))
@@ -134,10 +134,13 @@ class ConceptIndex:
 
     def name_coverage(self, i: int, words: set[str]) -> float:
         """Share of `words` (weighted by plain IDF) that row `i`'s name holds."""
-        total = sum(self.idf.get(t, self._default_idf) for t in words)
+        total = math.fsum(self.idf.get(t, self._default_idf) for t in words)
         if not total:
             return 0.0
-        return sum(self.idf.get(t, self._default_idf) for t in self.name_tokens[i] & words) / total
+        return (
+            math.fsum(self.idf.get(t, self._default_idf) for t in self.name_tokens[i] & words)
+            / total
+        )
 
 
 @dataclass
@@ -390,9 +393,9 @@ def select_candidates(
 
     # 4. BM25 (bm25s) over each row's concept and notes, plus the rare-word overlap; rows
     #    below MIN_TOPIC_SCORE still fill what is left of the budget, best first
-    relevance = bm25_scores(concepts, list(query), _retriever_for(student))
+    relevance = bm25_scores(concepts, sorted(query), _retriever_for(student))
     top = max(relevance, default=0.0) or 1.0
-    by_lesson_rank = lesson_scores(lesson_texts or {}, list(query))
+    by_lesson_rank = lesson_scores(lesson_texts or {}, sorted(query))
     for i in range(len(concepts)):
         if i in scored:
             continue
@@ -795,14 +798,14 @@ def _match_one(
     # the rarest word anchors the match; a word some row's name uses comes first (a rare
     # but generic word such as "identified", seen only in details, must not decide)
     named_words = _name_words(student)
-    ranked = sorted(seen, key=lambda t: (t not in named_words, -weights.get(t, default)))
+    ranked = sorted(seen, key=lambda t: (t not in named_words, -weights.get(t, default), t))
     anchors = ranked[:1]
 
     def w(t: str) -> float:
         return weights.get(t, default)
 
-    head_total = sum(w(t) for t in head)
-    detail_total = sum(w(t) for t in detail)
+    head_total = math.fsum(w(t) for t in head)
+    detail_total = math.fsum(w(t) for t in detail)
     scored: list[tuple[float, bool, KnownConcept]] = []
     rows = _row_words(student)
     pool_set: set[int] = set()
@@ -836,19 +839,21 @@ def _match_one(
         if _qualifier_conflict(head_words, row_list + note_list):
             continue
         head_cover = (
-            sum(w(t) for t in head & row_words)
-            + 0.5 * sum(w(t) for t in (head & note_words) | borrowed)
+            math.fsum(w(t) for t in head & row_words)
+            + 0.5 * math.fsum(w(t) for t in (head & note_words) | borrowed)
         ) / head_total
         if head_cover < MIN_NAME_COVERAGE:
             continue
         detail_cover = (
-            sum(w(t) for t in detail & row_words) / detail_total if detail_total else head_cover
+            math.fsum(w(t) for t in detail & row_words) / detail_total
+            if detail_total
+            else head_cover
         )
         total = 0.75 * head_cover + 0.25 * detail_cover
         if total < MIN_TOTAL_COVERAGE:
             continue
-        row_head_total = sum(w(t) for t in row_head) or 1.0
-        tightness = sum(w(t) for t in row_head & (head | detail)) / row_head_total
+        row_head_total = math.fsum(w(t) for t in row_head) or 1.0
+        tightness = math.fsum(w(t) for t in row_head & (head | detail)) / row_head_total
         # a row whose name, with its lesson's name, holds every word: the concept itself
         # the words as written count a little over the stems ("CLIP" is not "clipping")
         exact = len(raw & set(words(concept_name(c.concept)))) / len(raw) if raw else 0.0
@@ -950,10 +955,10 @@ def _clauses(text: str) -> list[str]:
 
 def _row_name_share(row: KnownConcept, window: set[str], weights: dict[str, float]) -> float:
     name = set(tokens(concept_name(row.concept)))
-    total = sum(weights.get(t, 0.0) for t in name)
+    total = math.fsum(weights.get(t, 0.0) for t in name)
     if not total:
         return 0.0
-    return sum(weights.get(t, 0.0) for t in name & window) / total
+    return math.fsum(weights.get(t, 0.0) for t in name & window) / total
 
 
 _LESSON_NUMBER = re.compile(r"\blessons? (\d+)(?:\s*(?:-|–|and|,)\s*(\d+))?", re.IGNORECASE)
@@ -1148,7 +1153,7 @@ def resolve_listed(
     """The record row a planning document's prerequisite row names: the most similar row of
     the lesson its Source cell cites, else the row :func:`match_known` finds; None when the
     student does not have it."""
-    rows = [r for slug in _cited_lessons(source, numbers) for r in student.by_lesson(slug)]
+    rows = [r for slug in sorted(_cited_lessons(source, numbers)) for r in student.by_lesson(slug)]
     words = set(tokens(concept_name(name)))
     # "Gradient" holds all of itself that "Gradient descent update rule" holds: among rows
     # as similar, the one sharing more of the name's words is it
