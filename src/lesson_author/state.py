@@ -1104,7 +1104,7 @@ def computed_prerequisites(
                 row.depth,
                 row.lesson,
                 row.module,
-                f"a prerequisite of {listed_by}",
+                f"{LISTED_BY}{listed_by}",
             ),
         )
     ranked = sorted(found.values(), key=lambda p: -hits[concept_key_of(p)])
@@ -1138,6 +1138,8 @@ def computed_prerequisites(
 
 # the planning documents of this many lessons before this one lend their prerequisites
 INHERITED_LESSONS = 3
+# how a row lent by an earlier planning document says so ("a prerequisite of sdxl")
+LISTED_BY = "a prerequisite of "
 # a listed prerequisite is a row of the lesson its source cites when their names are this similar
 MIN_SOURCE_SIMILARITY = 0.5
 

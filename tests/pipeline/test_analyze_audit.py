@@ -180,6 +180,15 @@ def test_computed_rows_reach_the_list_and_each_row_says_who_named_it(
         PrerequisiteFact(concept=c.concept, actual=c.depth, lesson=c.lesson)
         for c in student.concepts[1:3]
     ] + [PrerequisiteFact(concept="DMD", actual=Depth.NOT_TAUGHT)]
+    lent = student.concepts[3]  # a row an earlier lesson's planning document lists
+    computed.append(
+        PrerequisiteFact(
+            concept=lent.concept,
+            actual=lent.depth,
+            lesson=lent.lesson,
+            named_by="a prerequisite of sdxl",
+        )
+    )
     state = LessonState(
         slug="x",
         orient=OrientOutcome(
@@ -189,11 +198,14 @@ def test_computed_rows_reach_the_list_and_each_row_says_who_named_it(
     )
     listed = _listed(state)
     # orient's row first, then the computed record rows; a NOT TAUGHT topic is no list row
-    assert [r.concept for r in listed] == [picked.concept] + [c.concept for c in computed[:2]]
+    assert [r.concept for r in listed] == [picked.concept] + [
+        c.concept for c in computed if c.lesson
+    ]
     rows = audit(
         [
             (picked.concept, Depth.INTRODUCED, "orient's pick"),
             (computed[1].concept, Depth.MENTIONED, ""),
+            (lent.concept, Depth.INTRODUCED, "builds on it"),
         ],
         student,
         {},
@@ -201,5 +213,6 @@ def test_computed_rows_reach_the_list_and_each_row_says_who_named_it(
     mark_provenance(rows, state)
     assert rows[0].reasoning.endswith(f"({ADDED})")
     assert rows[1].reasoning.endswith(f"({COMPUTED})")
+    assert rows[2].reasoning == "builds on it (computed: a prerequisite of sdxl)"
     # the computed row the model left out is reported, not silently lost
     assert dropped_rows(rows, state) == [computed[0].concept]

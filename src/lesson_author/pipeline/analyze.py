@@ -29,11 +29,11 @@ from lesson_author.course.models import (
     Misconception,
     Prerequisite,
 )
-from lesson_author.state import audit, lesson_numbers
+from lesson_author.state import LISTED_BY, audit, lesson_numbers
 from lesson_author.text.words import name_similarity, tokens
 
 from . import schemas
-from .state import AnalysisOutcome, LessonState
+from .state import AnalysisOutcome, LessonState, PrerequisiteFact
 
 if TYPE_CHECKING:
     from .context import RunContext
@@ -62,14 +62,28 @@ def _listed(state: LessonState) -> list[Any]:
     return rows
 
 
+def _computed_fact(name: str, state: LessonState) -> PrerequisiteFact | None:
+    return next(
+        (f for f in state.computed_prerequisites if name_similarity(name, f.concept) >= SAME_NAME),
+        None,
+    )
+
+
 def _is_computed(name: str, state: LessonState) -> bool:
-    return any(name_similarity(name, f.concept) >= SAME_NAME for f in state.computed_prerequisites)
+    return _computed_fact(name, state) is not None
 
 
 def mark_provenance(rows: list[Prerequisite], state: LessonState) -> list[Prerequisite]:
-    """Each row's reasoning ends with whether the plans named it or the model added it."""
+    """Each row's reasoning ends with whether the plans named it, an earlier lesson's planning
+    document listed it ("computed: a prerequisite of sdxl"), or the model added it."""
     for row in rows:
-        tag = COMPUTED if _is_computed(row.concept, state) else ADDED
+        fact = _computed_fact(row.concept, state)
+        if fact is None:
+            tag = ADDED
+        elif fact.named_by.startswith(LISTED_BY):
+            tag = f"computed: {fact.named_by}"
+        else:
+            tag = COMPUTED
         row.reasoning = f"{row.reasoning} ({tag})".strip()
     return rows
 
