@@ -85,3 +85,23 @@ def test_sampling_that_is_not_greedy_keeps_the_stock_chain() -> None:
         seed=1,
     )
     assert not isinstance(fast._sampler, GrammarLastSampler)
+
+
+@pytest.mark.slow
+def test_dry_changes_what_a_looping_model_writes_and_keeps_the_grammar() -> None:
+    # AUTHOR_LOCAL_SAMPLING="dry=0.8": the provider sets dry_multiplier before each call; the
+    # grammar-last sampler applies llama.cpp's DRY sampler (a window of -1 would silently be none)
+    from llama_cpp import Llama, LlamaGrammar
+
+    grammar = LlamaGrammar.from_json_schema(json.dumps(SCHEMA), verbose=False)
+    with _plain_weight_buffers():
+        fast = grammar_last_llama(Llama)(
+            model_path=str(bundled_model_path()), n_ctx=1024, verbose=False
+        )
+    replies = {}
+    for dry in (0.0, 0.8):
+        fast.dry_multiplier = dry
+        replies[dry], _ = generate(fast, grammar, PROMPTS[1], repeat_penalty=1.1)
+        json.loads(replies[dry])  # the grammar still holds
+        assert (fast._sampler.dry is not None) == (dry > 0)
+    assert replies[0.8] != replies[0.0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 from pathlib import Path
 
@@ -51,8 +52,9 @@ def test_sampling_settings_default_and_override() -> None:
         "repeat": 1.0,
         "presence": 0.2,
     }
-    with pytest.raises(LLMError, match="unknown setting 'dry'"):
-        sampling_settings("dry=0.8")
+    assert sampling_settings("dry=0.8")["dry"] == 0.8
+    with pytest.raises(LLMError, match="unknown setting 'top_k'"):
+        sampling_settings("top_k=40")
     with pytest.raises(LLMError, match="'repeat=high' is not name=number"):
         sampling_settings("repeat=high")
 
@@ -64,3 +66,20 @@ def test_a_busy_machine_gets_half_the_cores(monkeypatch: pytest.MonkeyPatch) -> 
     assert available_threads(load=13.0) == 1
     monkeypatch.setattr("lesson_author.llm.local_provider._cores", lambda: 8)
     assert available_threads(load=20.0) == 4
+
+
+def test_dry_where_it_would_not_apply_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DRY is applied by the grammar-last sampler, which greedy decoding alone uses: asked for
+    # anywhere else it would do nothing, silently
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")  # the file is read only when the first call loads it
+    monkeypatch.setenv("AUTHOR_LOCAL_SAMPLING", "dry=0.8")
+    config = LLMConfig(provider="local", local_model=model, cache=False)
+    make_provider(config)  # greedy, grammar-last: fine
+    with pytest.raises(LLMError, match="dry applies to greedy decoding"):
+        make_provider(dataclasses.replace(config, temperature=0.7))
+    monkeypatch.setenv("AUTHOR_LOCAL_SAMPLER", "chain")
+    with pytest.raises(LLMError, match="unset AUTHOR_LOCAL_SAMPLER"):
+        make_provider(config)

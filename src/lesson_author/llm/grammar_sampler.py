@@ -25,6 +25,13 @@ from typing import Any
 import numpy as np
 
 SHORTLIST = 128  # the best tokens by raw logit that are checked first
+# DRY ("don't repeat yourself") with llama.cpp's own defaults but the multiplier: a token that
+# would extend a sequence the reply already holds is lowered by multiplier * base^(length -
+# allowed); the breakers end a sequence, so JSON punctuation and newlines never count
+DRY_BASE = 1.75
+DRY_ALLOWED_LENGTH = 2
+DRY_BREAKERS = ("\n", ":", '"', "*")
+DRY_WINDOW = 512  # tokens back: a sentence repeated across fields counts too
 TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
 
 
@@ -46,6 +53,7 @@ class GrammarLastSampler:
         repeat: float,
         frequency: float,
         presence: float,
+        dry: float = 0.0,
     ) -> None:
         self._c = llama_cpp
         self.n_vocab = n_vocab
@@ -55,7 +63,13 @@ class GrammarLastSampler:
         self.penalties = llama_cpp.llama_sampler_init_penalties(
             n_vocab, last_n, repeat, frequency, presence
         )
-        # Penalties only lower logits (repeat >= 1, frequency and presence >= 0): a token
+        self.dry = None
+        if dry > 0:
+            breakers = (ctypes.c_char_p * len(DRY_BREAKERS))(*(b.encode() for b in DRY_BREAKERS))
+            self.dry = llama_cpp.llama_sampler_init_dry(
+                vocab, dry, DRY_BASE, DRY_ALLOWED_LENGTH, DRY_WINDOW, breakers, len(DRY_BREAKERS)
+            )
+        # Penalties only lower logits (repeat >= 1, frequency and presence >= 0; DRY): a token
         # outside the best SHORTLIST can beat none of them once it is below their best allowed
         # one. Other settings: everything is checked at every step.
         self.lowers_only = repeat >= 1.0 and frequency >= 0 and presence >= 0
@@ -76,6 +90,8 @@ class GrammarLastSampler:
     def _best(self, buffer: np.ndarray) -> tuple[int, float]:
         """(token, logit) of the best token the grammar allows in ``buffer``, after penalties."""
         self._apply(self.penalties, buffer)
+        if self.dry is not None:
+            self._apply(self.dry, buffer)
         self._apply(self.grammar, buffer)
         i = int(np.argmax(buffer["logit"]))  # the first best, in token order, as greedy does
         return int(buffer["id"][i]), float(buffer["logit"][i])
@@ -101,10 +117,12 @@ class GrammarLastSampler:
             token, _ = self._best(self._all)
         c.llama_sampler_accept(self.grammar, token)
         c.llama_sampler_accept(self.penalties, token)
+        if self.dry is not None:
+            c.llama_sampler_accept(self.dry, token)
         return token
 
     def close(self) -> None:
-        for name in ("grammar", "penalties"):
+        for name in ("grammar", "penalties", "dry"):
             sampler = getattr(self, name, None)
             if sampler is not None:
                 self._c.llama_sampler_free(sampler)
@@ -135,6 +153,7 @@ def grammar_last_llama(llama_class: type) -> type:
                 repeat=kwargs.get("repeat_penalty", 1.0),
                 frequency=kwargs.get("frequency_penalty", 0.0),
                 presence=kwargs.get("presence_penalty", 0.0),
+                dry=getattr(self, "dry_multiplier", 0.0),
             )
 
     GrammarLastLlama.__name__ = GrammarLastLlama.__qualname__ = f"GrammarLast{llama_class.__name__}"

@@ -36,13 +36,13 @@ if TYPE_CHECKING:
 # Repetition controls of llama.cpp's sampler chain (applied to the tokens the reply has
 # generated so far, within the last REPEAT_LAST_N). A small model under greedy decoding loops
 # ("1.1.1.1...", the same clause again) until the string's maxLength; see the README for the
-# measurements behind these values. DRY is not reachable: llama-cpp-python 0.3.36 builds its
-# sampler chain itself and has no DRY argument.
-SAMPLING_ENV = "AUTHOR_LOCAL_SAMPLING"  # e.g. "repeat=1.1,frequency=0,presence=0" (measuring)
+# measurements behind these values. DRY (dry=multiplier) has no llama-cpp-python argument;
+# the grammar-last sampler (grammar_sampler.py) applies it, so greedy grammar decoding only.
+SAMPLING_ENV = "AUTHOR_LOCAL_SAMPLING"  # e.g. "repeat=1.1,dry=0.8" (measuring)
 # repeat 1.1: on the main job's orient call (4k-token prompt) SmolLM2 wrote a valid reply of
 # 238 tokens at once with it, and without it three degenerate replies (3303 tokens, each refused);
 # on 6 lesson-half prompts it wrote 437 tokens where no penalty wrote 297 (none degenerate)
-DEFAULT_SAMPLING = {"repeat": 1.1, "frequency": 0.0, "presence": 0.0}
+DEFAULT_SAMPLING = {"repeat": 1.1, "frequency": 0.0, "presence": 0.0, "dry": 0.0}
 # Re-asks for degenerate text alone (schema violations keep max_retries). Measured on the
 # README's main job without a repetition penalty: orient, analyze and analyze_gaps each got three
 # degenerate replies in a row (5346 tokens out, 24k in: a re-ask carries the refused reply and
@@ -295,6 +295,13 @@ class LocalProvider:
         self.max_chars = config.local_max_chars
         self.max_items = config.local_max_items
         self.sampling = sampling_settings()
+        if self.sampling["dry"] > 0 and (
+            self.temperature != 0 or os.environ.get(SAMPLER_ENV, "") == "chain"
+        ):
+            raise LLMError(
+                f"{SAMPLING_ENV}: dry applies to greedy decoding (temperature 0) through the "
+                f"grammar-last sampler; unset {SAMPLER_ENV} and the temperature, or drop dry"
+            )
         self._grammars: dict[str, LlamaGrammar] = {}
         self._grammars_lock = threading.Lock()
 
@@ -349,6 +356,8 @@ class LocalProvider:
         with loaded.lock:
             before = _perf(loaded.llama)
             started = time.perf_counter()
+            # DRY has no create_chat_completion argument; the grammar-last sampler reads it here
+            loaded.llama.dry_multiplier = self.sampling["dry"]
             try:
                 response: Any = loaded.llama.create_chat_completion(
                     messages=conversation,  # type: ignore[arg-type]
