@@ -43,7 +43,13 @@ from lesson_author.course.knowledge import KnownConcept, StudentState, student_s
 from lesson_author.course.models import CognitiveLoad, Depth, Prerequisite
 from lesson_author.errors import RecordsError
 from lesson_author.pipeline import schemas
-from lesson_author.pipeline.state import ConceptFact, LessonInfo, ModuleContext, PrerequisiteFact
+from lesson_author.pipeline.state import (
+    LISTED_BY,
+    ConceptFact,
+    LessonInfo,
+    ModuleContext,
+    PrerequisiteFact,
+)
 from lesson_author.text.words import (
     concept_key,
     concept_name,
@@ -1138,8 +1144,6 @@ def computed_prerequisites(
 
 # the planning documents of this many lessons before this one lend their prerequisites
 INHERITED_LESSONS = 3
-# how a row lent by an earlier planning document says so ("a prerequisite of sdxl")
-LISTED_BY = "a prerequisite of "
 # a listed prerequisite is a row of the lesson its source cites when their names are this similar
 MIN_SOURCE_SIMILARITY = 0.5
 

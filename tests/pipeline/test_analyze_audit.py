@@ -216,3 +216,30 @@ def test_computed_rows_reach_the_list_and_each_row_says_who_named_it(
     assert rows[2].reasoning == "builds on it (computed: a prerequisite of sdxl)"
     # the computed row the model left out is reported, not silently lost
     assert dropped_rows(rows, state) == [computed[0].concept]
+
+
+def test_the_analyze_prompt_says_which_rows_an_earlier_document_lent() -> None:
+    # the example course's z-image: sdxl's planning document lists rows the plans for z-image
+    # do not name; the model is told which is which, as the planning document will be
+    from example_course import EXAMPLE_COURSE
+
+    from lesson_author.course.tree import CourseTree
+    from lesson_author.pipeline.analyze import _context
+    from lesson_author.pipeline.context import prompt_environment
+    from lesson_author.pipeline.state import LessonState
+    from lesson_author.state import lesson_state
+
+    computed = lesson_state(CourseTree.open(EXAMPLE_COURSE), "z-image")
+    state = LessonState(
+        slug="z-image",
+        lesson=computed.info,
+        module=computed.module,
+        computed_prerequisites=computed.prerequisite_facts(),
+    )
+    text = prompt_environment().get_template("analyze.md.j2").render(
+        **_context(state, "prerequisites")
+    )
+    rows = [line for line in text.splitlines() if line.startswith("[")]
+    lent = [r for r in rows if r.endswith("| a prerequisite of sdxl")]
+    named = [r for r in rows if r.endswith("| named by the plans")]
+    assert lent and named and len(lent) + len(named) == len(rows)

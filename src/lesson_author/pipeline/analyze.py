@@ -29,7 +29,7 @@ from lesson_author.course.models import (
     Misconception,
     Prerequisite,
 )
-from lesson_author.state import LISTED_BY, audit, lesson_numbers
+from lesson_author.state import audit, lesson_numbers
 from lesson_author.text.words import name_similarity, tokens
 
 from . import schemas
@@ -80,7 +80,7 @@ def mark_provenance(rows: list[Prerequisite], state: LessonState) -> list[Prereq
         fact = _computed_fact(row.concept, state)
         if fact is None:
             tag = ADDED
-        elif fact.named_by.startswith(LISTED_BY):
+        elif fact.listed_earlier:
             tag = f"computed: {fact.named_by}"
         else:
             tag = COMPUTED

@@ -89,9 +89,15 @@ class ConceptFact(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+# how a computed row lent by an earlier lesson's planning document says so ("a prerequisite of
+# sdxl"): lesson_author.state writes it, the analyze prompt and the planning document show it
+LISTED_BY = "a prerequisite of "
+
+
 class PrerequisiteFact(BaseModel):
     """A prerequisite computed from the plans (lesson_author.state): a record row the plans
-    name for this lesson, or a topic no record teaches (depth NOT TAUGHT, no lesson)."""
+    name for this lesson, a row an earlier lesson's planning document lists, or a topic no
+    record teaches (depth NOT TAUGHT, no lesson)."""
 
     concept: str
     actual: Depth
@@ -102,6 +108,16 @@ class PrerequisiteFact(BaseModel):
     @property
     def depth(self) -> Depth:
         return self.actual
+
+    @property
+    def listed_earlier(self) -> bool:
+        """Lent by an earlier lesson's planning document, not named by this lesson's plans."""
+        return self.named_by.startswith(LISTED_BY)
+
+    @property
+    def why(self) -> str:
+        """Why the row is computed: "named by the plans" or "a prerequisite of sdxl"."""
+        return self.named_by if self.listed_earlier else "named by the plans"
 
 
 class OrientOutcome(BaseModel):
