@@ -236,8 +236,10 @@ def test_the_analyze_prompt_says_which_rows_an_earlier_document_lent() -> None:
         module=computed.module,
         computed_prerequisites=computed.prerequisite_facts(),
     )
-    text = prompt_environment().get_template("analyze.md.j2").render(
-        **_context(state, "prerequisites")
+    text = (
+        prompt_environment()
+        .get_template("analyze.md.j2")
+        .render(**_context(state, "prerequisites"))
     )
     rows = [line for line in text.splitlines() if line.startswith("[")]
     lent = [r for r in rows if r.endswith("| a prerequisite of sdxl")]
