@@ -154,10 +154,12 @@ def test_repetition_penalties_reach_llama_cpp_and_the_counters_come_back(
         b == {"repeat_penalty": 1.3, "frequency_penalty": 0.2, "presence_penalty": 0.1}
         for b in built
     )
+    # the cached replies are keyed by every sampling setting, DRY's too
     assert provider.cache_identity()["sampling"] == {
         "repeat": 1.3,
         "frequency": 0.2,
         "presence": 0.1,
+        "dry": 0.0,
     }
     assert usage.prompt_eval_tokens >= usage.prompt_tokens - 1 > 0
     assert 0 < usage.decode_tokens <= usage.completion_tokens
