@@ -69,10 +69,6 @@ def _computed_fact(name: str, state: LessonState) -> PrerequisiteFact | None:
     )
 
 
-def _is_computed(name: str, state: LessonState) -> bool:
-    return _computed_fact(name, state) is not None
-
-
 def mark_provenance(rows: list[Prerequisite], state: LessonState) -> list[Prerequisite]:
     """Each row's reasoning ends with whether the plans named it, an earlier lesson's planning
     document listed it ("computed: a prerequisite of sdxl"), or the model added it."""
