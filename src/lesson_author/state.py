@@ -1195,13 +1195,12 @@ def listed_prerequisites(
     for lesson in student.lessons:
         if lesson == slug:
             continue
-        path = tree.lesson_plan_path(lesson)
-        if path is None or not path.is_file():
-            continue
         try:
-            plan = tree.lesson_plan_at(path)
+            plan = tree.lesson_plan(lesson)
         except (OSError, RecordsError):
             continue  # an unreadable earlier document lends nothing; author check names it
+        if plan is None:
+            continue  # not written yet
         for row in plan.prerequisites:
             known = resolve_listed(row.concept, row.source, student, numbers, weights, summaries)
             if known is not None:
