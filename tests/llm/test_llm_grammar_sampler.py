@@ -43,16 +43,24 @@ def generate(llama, grammar, prompt: str, **penalties: float) -> tuple[str, floa
     return reply["choices"][0]["message"]["content"], time.perf_counter() - started
 
 
+def schema_grammar():  # type: ignore[no-untyped-def]
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(json.dumps(SCHEMA), verbose=False)
+
+
+def load(llama_class: type):  # type: ignore[no-untyped-def]
+    """The bundled model in `llama_class` (llama_cpp.Llama, or its grammar-last subclass)."""
+    with _plain_weight_buffers():
+        return llama_class(model_path=str(bundled_model_path()), n_ctx=1024, verbose=False)
+
+
 @pytest.mark.slow
 def test_same_replies_as_the_stock_chain_and_faster() -> None:
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import Llama
 
-    grammar = LlamaGrammar.from_json_schema(json.dumps(SCHEMA), verbose=False)
-    with _plain_weight_buffers():
-        stock = Llama(model_path=str(bundled_model_path()), n_ctx=1024, verbose=False)
-        fast = grammar_last_llama(Llama)(
-            model_path=str(bundled_model_path()), n_ctx=1024, verbose=False
-        )
+    grammar = schema_grammar()
+    stock, fast = load(Llama), load(grammar_last_llama(Llama))
     stock_s = fast_s = 0.0
     for prompt in PROMPTS:
         for penalties in ({}, {"repeat_penalty": 1.1}, {"frequency_penalty": 0.5}):
@@ -70,13 +78,10 @@ def test_same_replies_as_the_stock_chain_and_faster() -> None:
 
 @pytest.mark.slow
 def test_sampling_that_is_not_greedy_keeps_the_stock_chain() -> None:
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import Llama
 
-    grammar = LlamaGrammar.from_json_schema(json.dumps(SCHEMA), verbose=False)
-    with _plain_weight_buffers():
-        fast = grammar_last_llama(Llama)(
-            model_path=str(bundled_model_path()), n_ctx=1024, verbose=False
-        )
+    grammar = schema_grammar()
+    fast = load(grammar_last_llama(Llama))
     fast.create_chat_completion(
         messages=[{"role": "user", "content": PROMPTS[0]}],
         grammar=grammar,
@@ -91,13 +96,10 @@ def test_sampling_that_is_not_greedy_keeps_the_stock_chain() -> None:
 def test_dry_changes_what_a_looping_model_writes_and_keeps_the_grammar() -> None:
     # AUTHOR_LOCAL_SAMPLING="dry=0.8": the provider sets dry_multiplier before each call; the
     # grammar-last sampler applies llama.cpp's DRY sampler (a window of -1 would silently be none)
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import Llama
 
-    grammar = LlamaGrammar.from_json_schema(json.dumps(SCHEMA), verbose=False)
-    with _plain_weight_buffers():
-        fast = grammar_last_llama(Llama)(
-            model_path=str(bundled_model_path()), n_ctx=1024, verbose=False
-        )
+    grammar = schema_grammar()
+    fast = load(grammar_last_llama(Llama))
     replies = {}
     for dry in (0.0, 0.8):
         fast.dry_multiplier = dry
