@@ -28,6 +28,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from lesson_author.course.models import Depth, LessonPlan
 from lesson_author.course.tree import CourseTree
 from lesson_author.state import CANDIDATE_TOKEN_BUDGET, ComputedPrerequisite, lesson_state
-from lesson_author.text.words import concept_name, tokens
+from lesson_author.text.words import concept_key, concept_name, tokens
 
 SHARED = Path(os.environ.get("LESSON_AUTHOR_SHARED") or ROOT.parent / "shared")
 CORPUS = SHARED / "corpus" / "courseai-records"
@@ -60,6 +61,11 @@ class Figures:
     external: int = 0
     found: int = 0
     depth_agrees: int = 0
+    known: int = 0  # record rows the student has before the lesson
+    bound_found: int = 0  # with every record row offered as computed
+    bound_agrees: int = 0
+    exact: int = 0  # rows naming a record row exactly (same name before any parenthesis)
+    exact_agrees: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     missed: list[str] = field(default_factory=list)
@@ -94,6 +100,10 @@ def name_score(reference: str, candidate: str) -> float:
     return max(forward, backward)
 
 
+def same_name(reference: str, candidate: str) -> bool:
+    return concept_key(concept_name(reference)) == concept_key(concept_name(candidate))
+
+
 def name_matches(reference: str, candidate: str) -> bool:
     return name_score(reference, candidate) >= MIN_NAME_COVERAGE
 
@@ -104,6 +114,27 @@ def reference_depth(raw: str, parsed: Depth | None) -> Depth | None:
     if re.search(r"MISSING|NOT TAUGHT|NONE|^\W*$", raw.upper()):
         return Depth.NOT_TAUGHT
     return None
+
+
+def pair(
+    reference: str,
+    scope: tuple[set[str], set[str]] | None,
+    rows: list[ComputedPrerequisite],
+    in_scope: Callable[[str | None, str, tuple[set[str], set[str]] | None], bool],
+) -> ComputedPrerequisite | None:
+    """The row that names a document's prerequisite best: by name, then the document's source
+    lesson; a row from a lesson the Source cell does not cite is not it."""
+    pool = [
+        p
+        for p in rows
+        if name_matches(reference, p.concept)
+        and (p.lesson is None or in_scope(p.lesson, p.module, scope))
+    ]
+    return max(
+        pool,
+        key=lambda p: (name_score(reference, p.concept), bool(scope and p.lesson in scope[0])),
+        default=None,
+    )
 
 
 def measure(
@@ -122,6 +153,7 @@ def measure(
     )
     figures.prompt_tokens = state.prompt_tokens
     figures.computed = len(state.prerequisites)
+    figures.known = len(state.student.concepts)
     lesson_module = {loc.slug: loc.module for loc in tree.lessons_in_order()}
 
     def in_scope(lesson: str | None, module: str, scope: tuple[set[str], set[str]] | None) -> bool:
@@ -161,25 +193,30 @@ def measure(
             mark = "" if reachable else " (no record row of that name)"
             figures.missed.append(f"{concept_name(row.concept)[:60]} [{row.source[:30]}]{mark}")
 
+    # every record row the student has, offered as if computed: what no selection from the
+    # records can beat under the same pairing
+    every_row = [
+        ComputedPrerequisite(c.concept, c.depth, c.lesson, c.module) for c in state.student.concepts
+    ] + [p for p in state.prerequisites if p.lesson is None]
     for ref in plan.prerequisites:
         figures.prerequisites += 1
         actual = reference_depth(ref.actual_raw, ref.actual)
         scope = source_scope(ref.source, slugs) if actual is not Depth.NOT_TAUGHT else None
-        # the computed row that names it best (by name, then the document's source lesson)
-        pool = [
+        bound = pair(ref.concept, scope, every_row, in_scope)
+        same = [
             p
-            for p in state.prerequisites
-            if name_matches(ref.concept, p.concept)
-            and (p.lesson is None or in_scope(p.lesson, p.module, scope))
+            for p in every_row
+            if p.lesson
+            and in_scope(p.lesson, p.module, scope)
+            and same_name(ref.concept, p.concept)
         ]
-        match: ComputedPrerequisite | None = max(
-            pool,
-            key=lambda p: (
-                name_score(ref.concept, p.concept),
-                bool(scope and p.lesson in scope[0]),
-            ),
-            default=None,
-        )
+        if same and actual is not None:
+            figures.exact += 1
+            figures.exact_agrees += any(p.actual == actual for p in same)
+        if bound is not None:
+            figures.bound_found += 1
+            figures.bound_agrees += actual is None or bound.actual == actual
+        match = pair(ref.concept, scope, state.prerequisites, in_scope)
         if match is None:
             figures.missed_prereqs.append(f"{concept_name(ref.concept)[:60]} [{actual}]")
             continue
@@ -267,6 +304,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.mean(r.prerequisites for r in with_prereqs):.1f}); "
         f"{sum(r.computed_used for r in rows) / max(1, sum(r.computed_taught for r in rows)):.1%}"
         " of the computed rows with a record row are named in the document's tables"
+    )
+    bound_found = sum(r.bound_found for r in with_prereqs)
+    exact = sum(r.exact for r in with_prereqs)
+    print(
+        "    bound: with every record row the student has offered as computed (mean "
+        f"{statistics.mean(r.known for r in rows):.0f} rows per lesson), found "
+        f"{bound_found / max(1, sum(r.prerequisites for r in with_prereqs)):.1%} and depth "
+        f"agrees on {sum(r.bound_agrees for r in with_prereqs) / max(1, bound_found):.1%}; "
+        f"where a document names a record row exactly ({exact} rows), the depths agree on "
+        f"{sum(r.exact_agrees for r in with_prereqs) / max(1, exact):.1%}"
     )
     slowest = max(rows, key=lambda r: r.seconds)
     print(
