@@ -770,6 +770,13 @@ def match_known(
     return max(matches, key=lambda m: (m.concept.depth, m.coverage)) if matches else None
 
 
+def depth_of(student: StudentState, name: str) -> Depth:
+    """The depth the student has for the concept `name` (:func:`match_known`; ``NOT TAUGHT``
+    when no row is it): the one answer orient, the audit and the review share."""
+    match = match_known(name, student)
+    return match.concept.depth if match is not None else Depth.NOT_TAUGHT
+
+
 def _match_one(
     name: str,
     student: StudentState,
@@ -801,6 +808,13 @@ def _match_one(
     seen = [t for t in head if t in weights or t in in_summaries]
     if not seen:
         return None
+    # a name for a named thing the records never write ("S3-DiT single-stream architecture"
+    # before z-image) is that thing, not a row sharing its other words
+    used = _word_rows(student)
+    for term in _TERM.findall(concept_name(name)):
+        compound = tokens(term)[:1]
+        if compound and compound[0] not in used and compound[0] not in in_summaries:
+            return None
     # the rarest word anchors the match; a word some row's name uses comes first (a rare
     # but generic word such as "identified", seen only in details, must not decide)
     named_words = _name_words(student)

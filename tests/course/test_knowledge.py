@@ -12,6 +12,7 @@ from lesson_author.course.knowledge import concept_head, student_state
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, module_id_key
 from lesson_author.errors import UserError
+from lesson_author.state import depth_of, match_known
 
 
 @pytest.fixture(scope="module")
@@ -38,21 +39,24 @@ def test_state_before_z_image_has_module_7_4_concepts(corpus_before_z_image: Cou
         "Dual text encoders": (Depth.DEVELOPED, "sdxl"),
     }
     for name, (depth, lesson) in expected.items():
-        found = state.find(name)
-        assert found is not None, name
+        match = match_known(name, state)
+        assert match is not None, name
+        found = match.concept
         assert (found.depth, found.lesson, found.module) == (depth, lesson, "7.4"), name
         assert found.path.name == "record.md" and found.line
 
 
 def test_state_before_z_image_has_earlier_modules(corpus_before_z_image: CourseTree) -> None:
     state = student_state(corpus_before_z_image, "z-image")
-    flow = state.find("Conditional flow matching")
-    assert flow is not None and flow.lesson == "flow-matching" and flow.module == "7.2"
+    match = match_known("Conditional flow matching", state)
+    assert match is not None
+    flow = match.concept
+    assert flow.lesson == "flow-matching" and flow.module == "7.2"
     assert flow.depth >= Depth.DEVELOPED
-    assert state.find("consistency models") is not None
+    assert match_known("consistency models", state) is not None
     assert state.by_lesson("consistency-models") and state.by_lesson("latent-consistency-and-turbo")
-    clip = state.find("CLIP")
-    assert clip is not None and clip.module == "6.3"
+    clip = match_known("CLIP dual-encoder architecture", state)
+    assert clip is not None and clip.concept.module == "6.3"
     assert {c.module for c in state.concepts} >= {"1.1", "4.2", "6.3", "7.2", "7.3", "7.4"}
     # lessons before, in course order
     assert state.lessons[0] == "what-is-learning" and state.lessons[-1] == "sd3-and-flux"
@@ -64,10 +68,8 @@ def test_state_holds_nothing_from_the_lesson_itself_or_later(
 ) -> None:
     state = student_state(corpus_before_z_image, "sd3-and-flux")
     assert state.by_lesson("sd3-and-flux") == []
-    assert (
-        state.find("MMDiT joint attention") is None
-        or state.find("MMDiT joint attention").lesson != "sd3-and-flux"
-    )
+    mmdit = match_known("MMDiT joint attention", state)
+    assert mmdit is None or mmdit.concept.lesson != "sd3-and-flux"
     assert state.by_lesson("diffusion-transformers")
     assert all(
         c.module != "7.4" or c.lesson in {"sdxl", "diffusion-transformers"} for c in state.concepts
@@ -77,8 +79,8 @@ def test_state_holds_nothing_from_the_lesson_itself_or_later(
 def test_state_comes_from_records_not_plans(corpus_before_z_image: CourseTree) -> None:
     """The series plan describes z-image's S3-DiT, but no record has taught it yet."""
     state = student_state(corpus_before_z_image, "z-image")
-    assert state.find("S3-DiT single-stream architecture") is None
-    assert state.depth_of("Decoupled-DMD distillation") is Depth.NOT_TAUGHT
+    assert match_known("S3-DiT single-stream architecture", state) is None
+    assert depth_of(state, "Decoupled-DMD distillation") is Depth.NOT_TAUGHT
 
 
 def test_highest_depth_wins_and_keeps_the_lesson_that_reached_it(
@@ -101,10 +103,10 @@ def test_highest_depth_wins_and_keeps_the_lesson_that_reached_it(
         assert c.depth == by_key[c.key], c.concept
 
 
-def test_find_is_none_for_weak_matches(corpus_before_z_image: CourseTree) -> None:
+def test_no_row_is_a_name_the_records_never_use(corpus_before_z_image: CourseTree) -> None:
     state = student_state(corpus_before_z_image, "z-image")
-    assert state.find("quantum chromodynamics lattice") is None
-    assert state.find("") is None
+    assert match_known("quantum chromodynamics lattice", state) is None
+    assert match_known("", state) is None
 
 
 def test_unknown_slug(corpus_before_z_image: CourseTree) -> None:

@@ -160,3 +160,37 @@ def test_orient_recall_on_the_seed_z_image_plan(seeds_dir: Path, corpus_dir: Pat
         figures = orient_recall.measure_lesson(tree, "z-image")
     assert figures.recall >= 0.9, figures.missed
     assert figures.prompt_tokens < 8000
+
+
+def test_a_concept_the_model_calls_missing_is_looked_up_with_the_audits_matcher(
+    corpus_dir: Path,
+) -> None:
+    """Orient, the audit and the review answer "does the student have it" with one matcher
+    (state.match_known): a row the records hold replaces the model's "missing", a named thing
+    the records never write stays NOT TAUGHT even when a row shares its other words."""
+    from lesson_author.course.knowledge import student_state
+    from lesson_author.course.tree import CourseTree
+
+    student = student_state(CourseTree.open(corpus_dir), "z-image")
+    # series-7/module-7-2/record.md: the flow-matching lesson's row, offered but not picked
+    flow = next(c for c in student.concepts if c.concept.startswith("Conditional flow matching"))
+    picked = [c for c in student.by_lesson("sd3-and-flux")][:3]
+    facts = [
+        ConceptFact(id=n, concept=c.concept, depth=c.depth, lesson=c.lesson, source=c.lesson)
+        for n, c in enumerate([flow, *picked], start=1)
+    ]
+    reply = schemas.OrientReply(
+        relevant=[schemas.ConceptPick(id=n, note="builds on it") for n in (2, 3, 4)],
+        # "single-stream" is in an sd3-and-flux row's detail; S3-DiT in no row before z-image
+        missing=["Conditional flow matching", "S3-DiT single-stream architecture"],
+        mental_models=[schemas.MentalModelNote(name="One stream", use="joint attention")],
+        not_covered=[schemas.NotCoveredNote(topic="S3-DiT", detail="the lesson's own idea")],
+        readiness="Ready: the student has flow matching and MMDiT; S3-DiT is the new idea.",
+    )
+    outcome = orient_outcome(reply, facts, student)
+    rows = [(r.concept, r.depth) for r in outcome.relevant_concepts]
+    assert rows == [
+        *((c.concept, c.depth) for c in picked),
+        (flow.concept, flow.depth),
+        ("S3-DiT single-stream architecture", Depth.NOT_TAUGHT),
+    ]

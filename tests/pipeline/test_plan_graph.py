@@ -18,6 +18,7 @@ from lesson_author.llm.schema_budget import unbounded_fields
 from lesson_author.llm.scripted import ScriptedProvider
 from lesson_author.pipeline import schemas
 from lesson_author.pipeline.runner import RunStopped, run_plan
+from lesson_author.state import match_known
 
 SLUG = "z-image"
 TODAY = "2026-03-01"
@@ -482,8 +483,10 @@ def test_depth_and_source_come_from_the_records_not_the_model(course: Path) -> N
     rows = [r for r in plan.relevant_concepts if r.depth is not Depth.NOT_TAUGHT]
     assert len(rows) == 3
     for row in rows:
-        known = student.find(row.concept)
-        assert known is not None and known.depth == row.depth
+        match = match_known(row.concept, student)
+        assert match is not None
+        known = match.concept
+        assert known.depth == row.depth
         assert row.source.startswith(known.lesson)
     dmd = next(p for p in plan.prerequisites if p.concept.startswith("DMD"))
     assert (dmd.actual, dmd.status, dmd.source) == (Depth.NOT_TAUGHT, "GAP", "--")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, lesson_slugs, module_id_key
-from lesson_author.text.words import strip_emphasis, word_set
+from lesson_author.text.words import strip_emphasis
 
 
 def concept_head(name: str) -> str:
@@ -38,10 +38,6 @@ def concept_head(name: str) -> str:
     text = strip_emphasis(name)
     text = text.split(" (", 1)[0] if " (" in text else text
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _tokens(text: str) -> set[str]:
-    return word_set(text)
 
 
 @dataclass
@@ -63,7 +59,10 @@ class KnownConcept:
 
 @dataclass
 class StudentState:
-    """Every concept taught before ``before``, in the order the course taught them."""
+    """Every concept taught before ``before``, in the order the course taught them.
+
+    Which row a concept name is (or that none is) is :func:`lesson_author.state.match_known`,
+    the one matcher orient, the prerequisite audit and the review share."""
 
     before: str
     concepts: list[KnownConcept] = field(default_factory=list)
@@ -71,46 +70,6 @@ class StudentState:
 
     def by_lesson(self, slug: str) -> list[KnownConcept]:
         return [c for c in self.concepts if c.lesson == slug]
-
-    def find(self, name: str) -> KnownConcept | None:
-        """The concept best matching ``name``; None when no concept matches well.
-
-        An exact (normalised) name wins.  Otherwise the concept whose name covers
-        the most of the query's words wins (ties: the tighter name, then the
-        deeper concept); a match covering less than half the query is too weak.
-        """
-        head = concept_head(name)
-        for c in self.concepts:
-            if c.key == head:
-                return c
-        query = _tokens(name)
-        if not query:
-            return None
-        raw = set(head.split())
-        best: tuple[float, int, float, int] | None = None
-        found: KnownConcept | None = None
-        for c in self.concepts:
-            head_tokens = _tokens(c.key)
-            full_tokens = _tokens(c.concept)
-            coverage = max(
-                len(query & head_tokens) / len(query),
-                0.8 * len(query & full_tokens) / len(query),
-            )
-            if coverage < 0.5:
-                continue
-            union = head_tokens | query
-            tightness = len(query & head_tokens) / len(union) if union else 0.0
-            # the words as written break a tie the stems make ("clipping" and "CLIP")
-            exact = len(raw & set(c.key.split()))
-            score = (coverage, exact, tightness, c.depth.rank)
-            if best is None or score > best:
-                best, found = score, c
-        return found
-
-    def depth_of(self, name: str) -> Depth:
-        """The depth the student has for ``name`` (``NOT TAUGHT`` when no concept matches)."""
-        found = self.find(name)
-        return found.depth if found is not None else Depth.NOT_TAUGHT
 
 
 def student_state(tree: CourseTree, slug: str) -> StudentState:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lesson_author.course.models import Depth, RelevantConcept
-from lesson_author.state import MAX_MENTAL_MODELS, mental_models
+from lesson_author.state import MAX_MENTAL_MODELS, match_known, mental_models
 from lesson_author.text.words import concept_name
 
 from . import schemas
@@ -76,8 +76,9 @@ def orient_outcome(
         )
     listed = {r.concept for r in rows}
     for name in reply.missing:
-        known = student.find(name) if student is not None else None
-        if known is not None:
+        match = match_known(name, student) if student is not None else None
+        if match is not None:
+            known = match.concept
             # the model thought it missing, but the records have it: say what they say
             fact = next(
                 (c for c in candidates if c.concept.startswith(concept_name(known.concept))), None

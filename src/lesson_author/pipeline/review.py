@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from lesson_author.review.findings import (
     verify_previous,
 )
 from lesson_author.review.reviewer import ReviewerResult, review_content
+from lesson_author.state import depth_of as known_depth
 from lesson_author.workspace import remember_written
 
 from .context import RunContext
@@ -81,7 +83,7 @@ def deterministic_findings(
         notebook_text=_text(nb_path),
     )
     try:
-        depth_of = run.student_state.depth_of
+        depth_of = partial(known_depth, run.student_state)
     except UserError:  # a records problem must not hide the review; `author check` reports it
         depth_of = None
     options = CheckOptions(
