@@ -1127,7 +1127,7 @@ def computed_prerequisites(
                 f"{LISTED_BY}{listed_by}",
             ),
         )
-    ranked = sorted(found.values(), key=lambda p: -hits[concept_key_of(p)])
+    ranked = sorted(found.values(), key=lambda p: -hits[concept_key(p.concept)])
     rows = ranked[:MAX_COMPUTED]
     record_words: set[str] = set()
     for c in student.concepts:
@@ -1220,10 +1220,6 @@ def listed_prerequisites(
             if known is not None:
                 found.append((known, lesson))
     return found
-
-
-def concept_key_of(row: ComputedPrerequisite) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", row.concept.lower()))
 
 
 def lesson_summaries(tree: CourseTree, student: StudentState) -> dict[str, set[str]]:

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from example_course import EXAMPLE_COURSE as EXAMPLE
 
-from lesson_author.course.knowledge import concept_head, student_state
+from lesson_author.course.knowledge import student_state
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, module_id_key
 from lesson_author.errors import UserError
 from lesson_author.state import depth_of, match_known
+from lesson_author.text.words import concept_key
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_highest_depth_wins_and_keeps_the_lesson_that_reached_it(
             continue
         for row in record.concepts:
             if row.depth is not None and (module != "7.4" or row.lesson != "z-image"):
-                key = concept_head(row.concept)
+                key = concept_key(row.concept)
                 by_key[key] = max(by_key.get(key, Depth.NOT_TAUGHT), row.depth)
     for c in state.concepts:
         assert c.depth == by_key[c.key], c.concept
@@ -114,12 +115,12 @@ def test_unknown_slug(corpus_before_z_image: CourseTree) -> None:
         student_state(corpus_before_z_image, "nope")
 
 
-def test_concept_head_normalises() -> None:
+def test_concept_key_normalises() -> None:
     assert (
-        concept_head("**MMDiT joint attention** (concatenate text + image)")
+        concept_key("**MMDiT joint attention** (concatenate text + image)")
         == "mmdit joint attention"
     )
-    assert concept_head("adaLN-Zero conditioning") == "adaln zero conditioning"
+    assert concept_key("adaLN-Zero conditioning") == "adaln zero conditioning"
 
 
 def test_example_course_state_before_z_image() -> None:

@@ -24,20 +24,12 @@ parenthesis, normalised (``"MMDiT joint attention (concatenate ...)"`` ->
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, lesson_slugs, module_id_key
-from lesson_author.text.words import strip_emphasis
-
-
-def concept_head(name: str) -> str:
-    """The concept's name without its parenthetical detail, normalised for matching."""
-    text = strip_emphasis(name)
-    text = text.split(" (", 1)[0] if " (" in text else text
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+from lesson_author.text.words import concept_key
 
 
 @dataclass
@@ -54,7 +46,7 @@ class KnownConcept:
 
     @property
     def key(self) -> str:
-        return concept_head(self.concept)
+        return concept_key(self.concept)
 
 
 @dataclass
