@@ -37,3 +37,18 @@ def test_names_that_disagree_on_a_qualifier_are_less_alike() -> None:
     other = name_similarity("Image generation", "Text generation")
     assert same == 1.0
     assert other < 0.5
+
+
+def test_a_name_written_with_a_subscript_or_an_accent_is_the_same_name(corpus_dir) -> None:
+    """series-6/module-6-4/record.md:18 writes "predict-x₀-then-jump", the documents after it
+    (series-7/module-7-2/lessons/flow-matching.md:24) write "predict-x0-then-jump"."""
+    record = (corpus_dir / "series-6/module-6-4/record.md").read_text(encoding="utf-8")
+    document = (corpus_dir / "series-7/module-7-2/lessons/flow-matching.md").read_text(
+        encoding="utf-8"
+    )
+    taught = record.splitlines()[17].split("|")[1]
+    cited = document.splitlines()[23].split("|")[1]
+    assert "x₀" in taught and "x0" in cited
+    assert concept_key(taught) == concept_key(cited) == "ddim predict x0 then jump mechanism"
+    assert name_similarity(taught, cited) == 1.0
+    assert tokens("Régularisation d²") == tokens("Regularisation d2")

@@ -15,6 +15,7 @@ the plan checks and the benchmarks.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -102,9 +103,19 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """`text` lowercased with compatibility forms and accents folded: ``x₀`` is ``x0``, ``d²``
+    is ``d2``, ``é`` is ``e`` (records write the same name both ways)."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
 def words(text: str) -> list[str]:
     """Every word of `text`, lowercased, unstemmed, stopwords kept (``gpt-2``, ``7.2.2`` whole)."""
-    return _WORD.findall(text.lower())
+    return _WORD.findall(fold(text))
 
 
 def tokens(text: str) -> list[str]:
@@ -144,7 +155,7 @@ def concept_name(concept: str) -> str:
 
 def concept_key(concept: str) -> str:
     """The normalised name two rows share when they are the same concept."""
-    return " ".join(re.findall(r"[a-z0-9]+", concept_name(concept).lower()))
+    return " ".join(re.findall(r"[a-z0-9]+", fold(concept_name(concept))))
 
 
 def overlap(a: Iterable[str], b: Iterable[str]) -> float:
