@@ -14,6 +14,7 @@ from lesson_author.course.knowledge import KnownConcept, StudentState
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, lesson_slugs
 from lesson_author.state import lesson_state, match_known
+from lesson_author.text.words import tokens
 
 SLUG = "z-image"
 
@@ -110,6 +111,21 @@ def test_decoder_only_finds_the_gpt_architecture_of_the_decoder_only_lesson(
     assert match is not None
     assert "GPT architecture" in match.concept.concept
     assert match.concept.depth >= Depth.DEVELOPED
+
+
+@pytest.mark.corpus
+def test_a_dotted_api_name_shares_its_parts(whole_corpus: StudentState) -> None:
+    # series-3/module-3-1/lessons/what-convolutions-compute.md:63 "PyTorch nn.Module" and
+    # series-4/module-4-2/lessons/queries-and-keys.md:60 "nn.Linear as learned matrix
+    # multiplication" name series-2/module-2-1/record.md:39 and :40, both DEVELOPED
+    module = match_known("PyTorch nn.Module", whole_corpus)
+    assert module is not None
+    assert module.concept.concept.startswith("nn.Module subclass pattern")
+    linear = match_known("nn.Linear as learned matrix multiplication", whole_corpus)
+    assert linear is not None
+    assert linear.concept.concept.startswith("nn.Linear as w*x + b")
+    assert linear.concept.depth is Depth.DEVELOPED
+    assert {"nn.linear", "nn", "linear"} <= set(tokens("nn.Linear"))
 
 
 @pytest.mark.corpus

@@ -7,9 +7,11 @@ the plan checks and the benchmarks.
 * stopwords: the English list bm25s ships (``STOPWORDS_EN_PLUS``) plus the
   course format's own filler words (``lesson``, ``taught``, ``developed``...);
 * stems: the Snowball English stemmer (PyStemmer, the one bm25s uses);
-* :func:`tokens`: content words, stemmed; a hyphenated word is kept whole and
-  also split (``decoder-only`` -> ``decoder-only``, ``decoder``), a prefix half
-  alone (``pre``, ``multi``) says nothing and is dropped.
+* :func:`tokens`: content words, stemmed; a hyphenated or dotted word is kept
+  whole and also split (``decoder-only`` -> ``decoder-only``, ``decoder``;
+  ``nn.Linear`` -> ``nn.linear``, ``nn``, ``linear``), a prefix half alone
+  (``pre``, ``multi``) says nothing and is dropped;
+* :func:`fold`: compatibility forms and accents folded first (``x₀`` is ``x0``).
 """
 
 from __future__ import annotations
@@ -119,7 +121,8 @@ def words(text: str) -> list[str]:
 
 
 def tokens(text: str) -> list[str]:
-    """Content words of `text`, lowercased and stemmed (hyphenated words also split)."""
+    """Content words of `text`, lowercased and stemmed (hyphenated and dotted words also
+    split)."""
     return list(_tokens(text))
 
 
@@ -127,9 +130,9 @@ def tokens(text: str) -> list[str]:
 def _tokens(text: str) -> tuple[str, ...]:
     found: list[str] = []
     for raw in words(text):
-        parts = (
-            [raw] if "-" not in raw else [raw, *(p for p in raw.split("-") if p not in PREFIXES)]
-        )
+        parts = [raw, *(p for p in re.split(r"[.-]", raw) if p not in PREFIXES)]
+        if len(parts) == 2:
+            parts = [raw]
         for part in parts:
             part = part.strip(".")
             if len(part) < 2 or part in STOPWORDS or part.replace(".", "").isdigit():
