@@ -10,7 +10,7 @@ from example_course import EXAMPLE_COURSE  # the committed course, not the live 
 from typer.testing import CliRunner
 
 from lesson_author.cli import app
-from lesson_author.course.knowledge import KnownConcept, StudentState
+from lesson_author.course.knowledge import KnownConcept, StudentState, student_state
 from lesson_author.course.models import Depth
 from lesson_author.course.tree import CourseTree, lesson_slugs
 from lesson_author.state import lesson_state, match_known
@@ -126,6 +126,24 @@ def test_a_dotted_api_name_shares_its_parts(whole_corpus: StudentState) -> None:
     assert linear.concept.concept.startswith("nn.Linear as w*x + b")
     assert linear.concept.depth is Depth.DEVELOPED
     assert {"nn.linear", "nn", "linear"} <= set(tokens("nn.Linear"))
+
+
+@pytest.mark.corpus
+def test_an_underscore_inside_a_name_is_part_of_it(corpus_dir: Path) -> None:
+    # series-2/module-2-1/lessons/nn-module.md:82 and :84 cite "`requires_grad` flag" and
+    # "`zero_grad()`", :25 "`torch.no_grad()`": rows :27, :31, :32 of
+    # series-2/module-2-1/record.md (the emphasis strip used to read "requiresgrad")
+    before = student_state(CourseTree.open(corpus_dir), "nn-module")
+    for name, line in (
+        ("`requires_grad` flag", 27),
+        ("`zero_grad()`", 31),
+        ("`torch.no_grad()`", 32),
+    ):
+        match = match_known(name, before)
+        assert match is not None, name
+        row = match.concept
+        assert row.path.as_posix().endswith("series-2/module-2-1/record.md"), name
+        assert (row.lesson, row.line, row.depth) == ("autograd", line, Depth.DEVELOPED), name
 
 
 @pytest.mark.corpus

@@ -26,6 +26,10 @@ def test_the_stopwords_come_from_bm25s_plus_the_course_format() -> None:
 
 def test_emphasis_and_parenthetical_detail_are_not_part_of_a_name() -> None:
     assert strip_emphasis("**MMDiT** _joint_ `attention`") == "MMDiT joint attention"
+    # an underscore inside a word is no emphasis (CommonMark): it stays part of the name
+    assert strip_emphasis("`requires_grad` flag, sqrt(d_k), __init__") == (
+        "requires_grad flag, sqrt(d_k), init"
+    )
     assert (
         concept_name("**MMDiT** joint attention (concat text + image)") == "MMDiT joint attention"
     )

@@ -45,6 +45,7 @@ from lesson_author.lesson.lesson_doc import (
     section_role,
 )
 from lesson_author.lesson.mdx import visible_text
+from lesson_author.text.words import strip_emphasis
 
 NOTEBOOK_MISSING = "Notebook missing"
 NOTEBOOK_INVALID = "Notebook invalid"
@@ -210,7 +211,7 @@ MODALITY_MISSING = "Planned modality missing:"
 
 def modality_name(modality: Modality) -> str:
     """A planned modality's name as findings write it (``"**Visual**"`` -> ``Visual``)."""
-    return re.sub(r"[*_`]", "", modality.modality).strip()
+    return strip_emphasis(modality.modality)
 
 
 def missing_modality(finding: Finding) -> str | None:

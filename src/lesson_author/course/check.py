@@ -63,6 +63,7 @@ from lesson_author.course.tree import (
     lesson_slugs,
 )
 from lesson_author.errors import RecordsError
+from lesson_author.text.words import strip_emphasis
 
 ERROR = "error"
 WARNING = "warning"
@@ -125,7 +126,7 @@ def markers(text: str) -> list[tuple[int, str]]:
         h = heading_of(line) if line.startswith("#") else None
         name = h[1] if h else (lm.group(1) if (lm := LABEL_LINE.match(line)) else None)
         if name is not None:
-            found.append((n, re.sub(r"[*_`]", "", name).strip().rstrip(":").lower()))
+            found.append((n, strip_emphasis(name).rstrip(":").lower()))
     return found
 
 
@@ -271,7 +272,7 @@ def depth_cell_ok(raw: str, *, not_taught_words: bool) -> bool:
     (``--``, ``-- (mental model)``) and, where the student's actual depth is meant, the
     words authors use for "not taught" (``MISSING``, ``Not explicitly taught``, ``assumed``)."""
     text = re.sub(r"\([^)]*\)", " ", raw)
-    text = re.sub(r"[*_`]", "", text).strip()
+    text = strip_emphasis(text)
     if PLACEHOLDER.fullmatch(text):
         return True
     return not_taught_words and NOT_TAUGHT_WORDS.search(text.upper()) is not None

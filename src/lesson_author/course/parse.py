@@ -75,6 +75,7 @@ from lesson_author.course.models import (
     Verdict,
 )
 from lesson_author.errors import RecordsError
+from lesson_author.text.words import strip_emphasis
 
 Document = Course | SeriesPlan | ModulePlan | ModuleRecord | LessonPlan
 
@@ -108,7 +109,7 @@ class TableSpec:
         taken: set[str] = set()
         result: list[Column | None] = []
         for cell in header:
-            name = re.sub(r"[*_`]", "", cell).strip().lower()
+            name = strip_emphasis(cell).lower()
             found = next(
                 (c for c in self.columns if c.field not in taken and c.pattern.search(name)), None
             )
@@ -188,7 +189,7 @@ DEPTH_WORD = re.compile(r"^(?:NOT TAUGHT|MENTIONED|INTRODUCED|DEVELOPED|APPLIED)
 
 
 def is_depth_word(cell: str) -> bool:
-    return bool(DEPTH_WORD.match(re.sub(r"[*_`]", "", cell).strip()))
+    return bool(DEPTH_WORD.match(strip_emphasis(cell)))
 
 
 def spec(model: type[Row], *columns: Column, fixed: tuple[str, ...] = ()) -> TableSpec:
@@ -357,7 +358,7 @@ TITLE_PATTERNS: dict[str, re.Pattern[str]] = {
 
 def norm(title: str) -> str:
     """A heading title or label for matching: lower case, no emphasis or trailing colon."""
-    return re.sub(r"[*_`]", "", title).strip().rstrip(":").strip().lower()
+    return strip_emphasis(title).rstrip(":").strip().lower()
 
 
 def slugify(text: str) -> str:

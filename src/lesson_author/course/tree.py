@@ -40,6 +40,7 @@ from lesson_author.course.models import (
     SeriesPlan,
 )
 from lesson_author.errors import RecordsError, UserError
+from lesson_author.text.words import strip_emphasis
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 SERIES_DIR = re.compile(r"series-(\d+)")
@@ -76,7 +77,7 @@ def lesson_slugs(cell: str) -> list[str]:
     (``constitutional-ai (recap from 4.4)``) and markdown decoration are ignored.
     """
     text = re.sub(r"\([^)]*\)", " ", cell)
-    text = re.sub(r"[*_`]", "", text)
+    text = strip_emphasis(text)
     return re.findall(r"(?<![A-Za-z0-9-])[a-z0-9][a-z0-9-]*(?![A-Za-z0-9-])", text)
 
 

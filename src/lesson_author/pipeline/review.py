@@ -12,7 +12,6 @@ iterations left -> revise; otherwise record (which records the open findings).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -50,10 +49,6 @@ from .state import LessonState
 
 REVIEW = "review"
 MAX_PREVIOUS_SHOWN = 10
-
-
-def _strip(text: str) -> str:
-    return re.sub(r"[*_`]", "", text).strip()
 
 
 def _text(path: Path) -> str | None:

@@ -51,6 +51,7 @@ from lesson_author.lesson.schemas import (
 )
 from lesson_author.llm.schema_budget import schema_token_budget
 from lesson_author.text.degenerate import NO_ANSWER, degenerate, words
+from lesson_author.text.words import strip_emphasis
 
 REVIEW_SECTION = "review_section"
 REVIEW_LESSON = "review"  # the whole-lesson pass keeps the phase name runs and scripts know
@@ -446,10 +447,6 @@ def _keep(found: Finding, dropped: list[Dropped]) -> bool:
 # ---------------------------------------------------------------- the section calls
 
 
-def _strip(text: str) -> str:
-    return re.sub(r"[*_`]", "", text).strip()
-
-
 def _words4(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
 
@@ -464,7 +461,7 @@ def modalities_for(plan: LessonPlan, planned: OutlineSection) -> list[str]:
         best = best_section(plan, f"{modality_name(m)} {m.what}")
         if best is not None and best.number == planned.number:
             what = re.split(r"(?<=[.!?])\s", m.what.strip(), maxsplit=1)[0][:200]
-            found.append(_strip(f"{modality_name(m)}: {what}".strip(": ")))
+            found.append(strip_emphasis(f"{modality_name(m)}: {what}".strip(": ")))
     return found
 
 
@@ -506,7 +503,9 @@ def section_jobs(
                 else section.outline_title or section.heading,
                 "plan": planned.body.strip() if planned is not None else "(not in the plan)",
             },
-            "misconceptions": [_strip(m.misconception) for m in misconceptions_for(plan, planned)]
+            "misconceptions": [
+                strip_emphasis(m.misconception) for m in misconceptions_for(plan, planned)
+            ]
             if planned is not None
             else [],
             "modalities": modalities_for(plan, planned) if planned is not None else [],
@@ -622,7 +621,7 @@ def review_whole(
         "iteration": iteration,
         "of": of,
         "target_concept": plan.target_concept,
-        "modalities": [_strip(modality_name(m)) for m in plan.modalities],
+        "modalities": [strip_emphasis(modality_name(m)) for m in plan.modalities],
         "previous": [f"{k}. {_line(f)}" for k, f in enumerate(previous, start=1)],
     }
 

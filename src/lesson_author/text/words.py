@@ -88,7 +88,9 @@ PREFIXES = frozenset(
 )
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
-_EMPHASIS = re.compile(r"[*_`]")
+# `*` and backticks anywhere; `_` only at a word's edge: "_joint_" is emphasis, the underscore
+# of "requires_grad" or "d_k" is part of the name (CommonMark makes no intraword `_` emphasis)
+_EMPHASIS = re.compile(r"[*`]|(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])")
 _STEMMER = Stemmer.Stemmer("english")
 
 
