@@ -322,6 +322,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.mean(r.cpu_seconds for r in rows):.3f} s, max "
         f"{max(r.cpu_seconds for r in rows):.3f} s (wall time rises with the machine's load)"
     )
+    # each series is a course of its own inside the course: the figures should hold on each
+    print("\nby series (the state should hold on every part of the course, not only on average):")
+    print(
+        f"  {'series':<7} {'lessons':>7} {'recall mean':>12} {'min':>5} {'found':>7} {'depth':>7}"
+    )
+    series_of = {loc.slug: loc.series for loc in tree.lessons_in_order()}
+    for series in sorted({series_of[r.slug] for r in rows}, key=lambda s: (len(s), s)):
+        part = [r for r in rows if series_of[r.slug] == series]
+        part_recall = [r.recall for r in part if r.relevant]
+        part_found = sum(r.found for r in part)
+        print(
+            f"  {series:<7} {len(part):>7} {statistics.mean(part_recall or [1.0]):>12.1%} "
+            f"{min(part_recall or [1.0]):>5.0%} "
+            f"{part_found / max(1, sum(r.prerequisites for r in part)):>7.1%} "
+            f"{sum(r.depth_agrees for r in part) / max(1, part_found):>7.1%}"
+        )
     print("\nten worst by candidate recall:")
     for r in sorted(with_relevant, key=lambda r: r.recall)[:10]:
         print(
