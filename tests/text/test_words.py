@@ -6,9 +6,11 @@ from lesson_author.text.words import (
     STOPWORDS,
     concept_key,
     concept_name,
+    content_words,
     name_similarity,
     strip_emphasis,
     tokens,
+    words_overlap,
 )
 
 
@@ -56,3 +58,15 @@ def test_a_name_written_with_a_subscript_or_an_accent_is_the_same_name(corpus_di
     assert concept_key(taught) == concept_key(cited) == "ddim predict x0 then jump mechanism"
     assert name_similarity(taught, cited) == 1.0
     assert tokens("Régularisation d²") == tokens("Regularisation d2")
+
+
+def test_content_words_read_a_joined_name_as_its_parts_and_keep_numbers() -> None:
+    """What the content checks and the section alignment compare: a lesson may write a planned
+    "Decoupled-DMD" as "decoupled DMD", and "Worked example 1" is not "Worked example 2"."""
+    assert content_words("Decoupled-DMD distillation") == content_words(
+        "decoupled DMD distillation"
+    )
+    assert content_words("nn.Linear layers") == content_words("nn Linear layer")
+    assert "the" not in content_words("The forward process")
+    assert words_overlap("Worked example 1", "Worked example 2") < 1.0
+    assert words_overlap("Worked example 1", "worked examples: 1") == 1.0

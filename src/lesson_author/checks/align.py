@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from lesson_author.course.models import OutlineSection
 from lesson_author.lesson.lesson_doc import BuiltLesson, BuiltSection
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 or w.isdigit()}
-
-
-def _similar(a: str, b: str) -> float:
-    wa, wb = _words(a), _words(b)
-    if not wa or not wb:
-        return 0.0
-    return len(wa & wb) / min(len(wa), len(wb))
+from lesson_author.text.words import words_overlap
 
 
 def align_sections(
@@ -50,8 +39,8 @@ def align_sections(
             if id(section) in used:
                 continue
             sim = max(
-                _similar(planned.title, section.outline_title),
-                _similar(planned.title, section.heading),
+                words_overlap(planned.title, section.outline_title),
+                words_overlap(planned.title, section.heading),
             )
             if sim > score:
                 best, score = section, sim

@@ -15,9 +15,9 @@
   it in; hooks and recaps may preview) -> POLISH (a word match cannot tell a forward
   mention from a use that needs the concept).
 
-Word matching uses the small local helpers below (lowercase, plural-stripped content words).
-TODO(text/words.py): replace ``_content_words``/``_stem`` with ``lesson_author.text.words``
-(tokenize/stem/stopwords) once it lands on main.
+Word matching reads words through the one text toolkit
+(:func:`lesson_author.text.words.content_words`: stemmed, stopwords out, hyphenated names as
+their parts).
 """
 
 from __future__ import annotations
@@ -41,84 +41,7 @@ from lesson_author.lesson.lesson_doc import (
 )
 from lesson_author.lesson.mdx import _CODE, _KNOWN_TAGS
 from lesson_author.text.degenerate import NO_ANSWER, Degeneracy, find_degenerate
-
-# ---------------------------------------------------------------- words (local; see TODO above)
-
-_STOP = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "with",
-        "by",
-        "from",
-        "as",
-        "at",
-        "is",
-        "are",
-        "be",
-        "was",
-        "were",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "into",
-        "than",
-        "then",
-        "so",
-        "not",
-        "no",
-        "one",
-        "two",
-        "can",
-        "may",
-        "how",
-        "why",
-        "what",
-        "when",
-        "which",
-        "who",
-        "does",
-        "do",
-        "has",
-        "have",
-        "had",
-        "their",
-        "there",
-        "they",
-        "them",
-        "each",
-        "every",
-        "per",
-        "via",
-        "vs",
-        "over",
-        "under",
-    ]
-)
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ies", "es", "s"):
-        if len(word) > 4 and word.endswith(suffix) and not word.endswith("ss"):
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def _content_words(text: str) -> set[str]:
-    """Lowercase content words of ``text`` (hyphen/slash parts split, plurals stripped)."""
-    words = re.findall(r"[a-z0-9]+", text.lower().replace("-", " ").replace("/", " "))
-    return {_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())}
+from lesson_author.text.words import content_words
 
 
 def _overlap(want: set[str], have: set[str]) -> float:
@@ -384,12 +307,12 @@ def _terms(concept: str) -> list[set[str]]:
     ``"Decoupled-DMD (two-part distillation)"`` -> ``[{decoupled, dmd}, {two, part, distillation}]``."""
     concept = re.sub(r"[*`\"]", "", concept)
     parts = [concept.split("(")[0], *re.findall(r"\(([^)]*)\)", concept)]
-    terms = [_content_words(p) for p in parts]
+    terms = [content_words(p) for p in parts]
     return [t for t in terms if t]
 
 
 def _names(text: str, terms: list[set[str]]) -> bool:
-    have = _content_words(text)
+    have = content_words(text)
     return any(t <= have for t in terms)
 
 
@@ -497,7 +420,7 @@ def _addresses(section: BuiltSection, want: set[str]) -> bool:
     for what, text, code in section_pieces(section):
         if code:
             continue
-        score = _overlap(want, _content_words(text))
+        score = _overlap(want, content_words(text))
         if what == ASIDE_TAGS["warning"] and score >= 0.4:
             return True
         if score >= 0.5 and _MARKER.search(text):
@@ -511,9 +434,9 @@ def _planned_place(inp: ReviewInput, where: str) -> list[int]:
     hits = [i for i, p in enumerate(inp.plan.outline) if p.number in numbers]
     if hits:
         return hits
-    want = _content_words(re.sub(r"\bsections?\b", "", where, flags=re.IGNORECASE))
+    want = content_words(re.sub(r"\bsections?\b", "", where, flags=re.IGNORECASE))
     scored = [
-        (_overlap(want, _content_words(p.title)), i)
+        (_overlap(want, content_words(p.title)), i)
         for i, p in enumerate(inp.plan.outline)
         if section_role(p.title) == "content"
     ]
@@ -531,7 +454,7 @@ def misconceptions_addressed(inp: ReviewInput) -> list[Finding]:
         statement = m.misconception.strip().strip("\"'“”")
         if NO_ANSWER in statement:
             continue  # the plan has no misconception here to address; no-answer reports it
-        want = _content_words(statement)
+        want = content_words(statement)
         if len(want) < 2:
             continue
         places = [inp.aligned[i] for i in _planned_place(inp, m.where)]

@@ -26,6 +26,7 @@ from lesson_author.checks.registry import is_deterministic
 from lesson_author.course.models import Finding, Review, Severity, verdict_for
 from lesson_author.lesson.lesson_doc import BuiltLesson
 from lesson_author.lesson.schemas import FixJudgment, ReviewerFinding, tidy
+from lesson_author.text.words import words_overlap
 
 SEVERITIES = (Severity.CRITICAL, Severity.IMPROVEMENT, Severity.POLISH)
 _NUMBER_WORDS = [
@@ -41,17 +42,6 @@ _NUMBER_WORDS = [
     "nine",
     "ten",
 ]
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 or w.isdigit()}
-
-
-def _overlap(a: str, b: str) -> float:
-    wa, wb = _words(a), _words(b)
-    if not wa or not wb:
-        return 0.0
-    return len(wa & wb) / min(len(wa), len(wb))
 
 
 # ---------------------------------------------------------------- one identity for a finding
@@ -112,7 +102,7 @@ def locate_section(text: str, lesson: BuiltLesson | None) -> str:
             return f"Section {m.group(1)}"  # an outline number the built sections do not carry
     best, score = None, 0.0
     for section in lesson.sections:
-        s = max(_overlap(text, section.heading), _overlap(text, section.outline_title))
+        s = max(words_overlap(text, section.heading), words_overlap(text, section.outline_title))
         if s > score:
             best, score = section, s
     if best is not None and score >= 0.5:

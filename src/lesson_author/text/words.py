@@ -148,6 +148,20 @@ def word_set(text: str, min_length: int = 2) -> set[str]:
     return {t for t in tokens(text) if len(t) >= min_length}
 
 
+def content_words(text: str) -> set[str]:
+    """The stemmed content words of a short text (a title, a concept name, a sentence), for
+    comparing two texts: a hyphenated or dotted name counts as its parts, so "Decoupled-DMD"
+    and "decoupled DMD" read the same, and numbers count ("Example 1" is not "Example 2")."""
+    found = {t for t in tokens(text) if "-" not in t and "." not in t}
+    found.update(w for w in words(text) if w.isdigit())
+    return found
+
+
+def words_overlap(a: str, b: str) -> float:
+    """:func:`overlap` of two texts' :func:`content_words` (a heading and a planned title)."""
+    return overlap(content_words(a), content_words(b))
+
+
 def concept_name(concept: str) -> str:
     """A concept's name without its parenthetical detail or emphasis.
 
