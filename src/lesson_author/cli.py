@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -375,17 +377,34 @@ def _lesson_setup(
     )
 
 
-def _execution(no_execute: bool) -> None:
-    """--no-execute: the review's notebook check parses and does not run (the option outranks
-    AUTHOR_EXECUTE and [tool.author] execute; see lesson_author.checks.inputs)."""
-    if no_execute:
-        from lesson_author.checks.inputs import ENV_EXECUTE
+@contextmanager
+def _not_executing() -> Iterator[None]:
+    """AUTHOR_EXECUTE=0 while the command runs, as it was afterwards: a command invoked in
+    process (a test, a script calling the app) must not leave the next one not executing."""
+    from lesson_author.checks.inputs import ENV_EXECUTE
 
-        os.environ[ENV_EXECUTE] = "0"
+    previous = os.environ.get(ENV_EXECUTE)
+    os.environ[ENV_EXECUTE] = "0"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_EXECUTE, None)
+        else:
+            os.environ[ENV_EXECUTE] = previous
+
+
+def _execution(ctx: typer.Context, no_execute: bool) -> None:
+    """--no-execute: the review's notebook check parses and does not run (the option outranks
+    AUTHOR_EXECUTE and [tool.author] execute; see lesson_author.checks.inputs), for as long as
+    the command runs."""
+    if no_execute:
+        ctx.with_resource(_not_executing())
 
 
 @app.command()
 def lesson(
+    ctx: typer.Context,
     slug: Annotated[
         str | None,
         typer.Argument(
@@ -457,7 +476,7 @@ def lesson(
     With --all-pending and --module or --series: every lesson planned there but not recorded
     yet, in course order (exit 0 all PASS, 3 some not PASS, 1 some failed or skipped).
     """
-    _execution(no_execute)
+    _execution(ctx, no_execute)
     if _batch_selected(slug, all_pending, module_id, series_id):
         if approve or continue_run:
             raise UserError("--approve and --continue are for one lesson: author lesson SLUG")
@@ -631,7 +650,7 @@ def review(
     no_execute: NoExecuteOption = False,
 ) -> None:
     """Review the lesson as it is on disk (after hand edits too); exit 3 unless PASS."""
-    _execution(no_execute)
+    _execution(ctx, no_execute)
     from lesson_author.cli_present import findings_table
     from lesson_author.pipeline.runner import review_now
 

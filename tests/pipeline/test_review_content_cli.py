@@ -4,6 +4,7 @@ that raises, reviewed through the CLI (scripted reviewer that finds nothing)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -65,6 +66,8 @@ def test_a_failing_cell_is_critical_at_its_cell_and_named_in_the_document(course
 
 def test_no_execute_says_the_notebook_was_not_run(course: Path) -> None:
     code, data = review(course, "--no-execute")
+    # the option lasts as long as the command: the next review in this process executes
+    assert "AUTHOR_EXECUTE" not in os.environ
     rules = [(f["rule"], f["severity"]) for f in data["findings"]]
     assert ("notebook-not-run", "POLISH") in rules
     assert not [r for r, _ in rules if r == "notebook-runs"]
