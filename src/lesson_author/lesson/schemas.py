@@ -36,6 +36,7 @@ from lesson_author.lesson.lesson_doc import (
     GradientCard,
     Reference,
 )
+from lesson_author.text.words import content_words
 
 
 def _text(n: int) -> type[str]:
@@ -322,10 +323,6 @@ def planned_code(body: str) -> list[CodeBlock]:
     ]
 
 
-def _key_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
-
-
 def complete_from_outline(
     section: BuiltSection,
     outline_body: str,
@@ -348,9 +345,9 @@ def complete_from_outline(
     warnings = [b for b in blocks if isinstance(b, Aside) and b.kind == "warning"]
     for claim, negative in misconceptions:
         claim = claim.strip().strip('"\u201c\u201d')
-        words = _key_words(claim)
+        words = content_words(claim)
         carried = any(
-            len(words & _key_words(w.title + " " + w.body)) >= max(1, len(words) // 2)
+            len(words & content_words(w.title + " " + w.body)) >= max(1, len(words) // 2)
             for w in warnings
         )
         if claim and negative.strip() and not carried:

@@ -49,6 +49,7 @@ from lesson_author.lesson.lesson_doc import (
 )
 from lesson_author.lesson.schemas import RecordDraft, tidy
 from lesson_author.text.degenerate import NO_ANSWER, degenerate
+from lesson_author.text.words import content_words
 
 from .context import RunContext
 from .lesson_files import current_plan, lesson_on_disk, lesson_title, section_digests
@@ -89,8 +90,7 @@ def depth_targets(plan: LessonPlan) -> list[PlannedConcept]:
 
 
 def _key(text: str) -> set[str]:
-    head = text.split("(", 1)[0]
-    return {w for w in re.findall(r"[a-z0-9]+", head.lower()) if len(w) > 2}
+    return content_words(text.split("(", 1)[0])
 
 
 def _same_concept(a: str, b: str) -> bool:

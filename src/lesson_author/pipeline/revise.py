@@ -166,6 +166,9 @@ def with_missing_modalities(
 
 
 def _words(text: str) -> set[str]:
+    """Long words only, unstemmed: where a finding goes is decided by a word it shares with a
+    section, and text.words.content_words would let a number or a stem place it ("Symbolic_1"
+    shares "1" with the hook; tests/pipeline/test_lesson_graph.py)."""
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
 
 

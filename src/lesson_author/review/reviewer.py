@@ -447,10 +447,6 @@ def _keep(found: Finding, dropped: list[Dropped]) -> bool:
 # ---------------------------------------------------------------- the section calls
 
 
-def _words4(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
-
-
 def modalities_for(plan: LessonPlan, planned: OutlineSection) -> list[str]:
     """The plan's modalities this section carries: those whose description shares the most
     words with this section's outline entry among all content sections."""
