@@ -18,8 +18,10 @@ def test_tokens_stem_drop_stopwords_and_keep_hyphenated_names() -> None:
     found = tokens("The decoder-only Transformers are generating images with S3-DiT")
     assert "the" not in found and "with" not in found
     assert {"decoder-only", "decod", "transform", "generat", "imag", "s3-dit", "dit"} <= set(found)
-    # a prefix half says nothing alone
+    # a prefix half says nothing alone; the other half still counts
     assert "pre" not in tokens("pre-processing")
+    assert tokens("pre-processing") == ["pre-processing", "process"]
+    assert tokens("self-attention") == ["self-attention", "attent"]
 
 
 def test_the_stopwords_come_from_bm25s_plus_the_course_format() -> None:

@@ -132,9 +132,10 @@ def tokens(text: str) -> list[str]:
 def _tokens(text: str) -> tuple[str, ...]:
     found: list[str] = []
     for raw in words(text):
-        parts = [raw, *(p for p in re.split(r"[.-]", raw) if p not in PREFIXES)]
-        if len(parts) == 2:
-            parts = [raw]
+        joined = "-" in raw or "." in raw
+        parts = (
+            [raw, *(p for p in re.split(r"[.-]", raw) if p not in PREFIXES)] if joined else [raw]
+        )
         for part in parts:
             part = part.strip(".")
             if len(part) < 2 or part in STOPWORDS or part.replace(".", "").isdigit():
